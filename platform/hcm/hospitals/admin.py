@@ -1,0 +1,200 @@
+"""Admin of hospitals, their configuration versions and operator memberships (hand-written:
+the hospital is the tenant itself, so the generated tenant admin does not apply)."""
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group, User
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.decorators import action
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
+
+from hcm.hospitals import tenancy
+from hcm.hospitals.config import ConfigError
+from hcm.hospitals.forms import HospitalConfigForm
+from hcm.hospitals.models import ConfigVersion, Hospital, Membership
+from hcm.hospitals.services import hospital_config_restore, hospital_config_update
+
+
+class MembershipInline(TabularInline):
+    model = Membership
+    extra = 0
+    fields = ["user", "role", "created_at"]
+    readonly_fields = ["created_at"]
+
+
+@admin.register(Hospital)
+class HospitalAdmin(ModelAdmin):
+    list_display = ["code", "name", "is_active", "config_version", "updated_at"]
+    search_fields = ["code", "name"]
+    readonly_fields = ["config_version", "created_at", "updated_at"]
+    fields = ["code", "name", "is_active", "config_version", "created_at", "updated_at"]
+    actions_detail = ["edit_config"]
+
+    def get_queryset(self, request):
+        return tenancy.scope_to_operator(super().get_queryset(request), request.user, tenant_field="")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields += ["code", "name"]  # the code is in every URL; the name comes from the config
+        return fields
+
+    def has_add_permission(self, request):
+        return tenancy.is_platform_admin(request.user)  # new hospitals are onboarded from YAML
+
+    def has_delete_permission(self, request, obj=None):
+        return tenancy.is_platform_admin(request.user)
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/config/", self.admin_site.admin_view(self.config_view), name="hospitals_hospital_config"),
+            *super().get_urls(),
+        ]
+
+    @action(description=gettext_lazy("Edit configuration"), url_path="edit-config", permissions=["change"])
+    def edit_config(self, request, object_id):
+        return redirect("admin:hospitals_hospital_config", pk=object_id)
+
+    def config_view(self, request, pk: int):
+        hospital = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_change_permission(request, hospital):
+            messages.error(request, _("You do not have permission to do this."))
+            return redirect("admin:hospitals_hospital_change", pk)
+        form = HospitalConfigForm(request.POST or None, hospital=hospital)
+        if request.method == "POST" and form.is_valid():
+            change = hospital_config_update(hospital=hospital, config=form.config, author=request.user)
+            if change.changed:
+                messages.success(
+                    request,
+                    _("Saved as version %(number)s: %(changes)s")
+                    % {"number": change.version.number, "changes": "; ".join(change.changes)},
+                )
+            else:
+                messages.info(request, _("Nothing changed."))
+            return redirect("admin:hospitals_hospital_config", pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Configuration of %(name)s") % {"name": hospital.name},
+            "opts": self.opts,
+            "original": hospital,
+            "form": form,
+            "versions": hospital.config_versions.select_related("author")[:20],
+        }
+        return TemplateResponse(request, "hospitals/config_form.html", context)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and not tenancy.can_access_hospital(request.user, obj.pk):
+            return False
+        if obj is not None and not tenancy.is_platform_admin(request.user):
+            return "hospitals.change_hospital" in tenancy.hospital_permissions(request.user, obj.pk)
+        return super().has_change_permission(request, obj)
+
+
+@admin.register(ConfigVersion)
+class ConfigVersionAdmin(ModelAdmin):
+    list_display = ["hospital", "number", "source", "author", "created_at"]
+    list_filter = ["source", ("hospital", admin.RelatedOnlyFieldListFilter)]
+    readonly_fields = ["hospital", "number", "source", "author", "created_at", "diff", "config"]
+    actions = ["restore"]
+    actions_detail = ["restore_detail"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("hospital", "author")
+        return tenancy.scope_to_operator(queryset, request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # versions are history; restoring makes a new version
+
+    def has_restore_permission(self, request, object_id=None):
+        hospital_ids = {
+            h.pk
+            for h in tenancy.operator_hospitals(request.user)
+            if "hospitals.change_hospital" in tenancy.hospital_permissions(request.user, h.pk)
+        }
+        if object_id is None:
+            return bool(hospital_ids)
+        return self.get_queryset(request).filter(pk=object_id, hospital_id__in=hospital_ids).exists()
+
+    @action(description=gettext_lazy("Restore this version"), permissions=["restore"])
+    def restore(self, request, queryset):
+        if queryset.count() != 1:
+            messages.error(request, _("Choose exactly one version to restore."))
+            return None
+        self._restore(request, queryset.get())
+        return None
+
+    @action(description=gettext_lazy("Restore this version"), url_path="restore", permissions=["restore"])
+    def restore_detail(self, request, object_id):
+        version = get_object_or_404(self.get_queryset(request), pk=object_id)
+        self._restore(request, version)
+        return redirect(reverse("admin:hospitals_configversion_changelist"))
+
+    def _restore(self, request, version: ConfigVersion) -> None:
+        if not self.has_restore_permission(request, version.pk):
+            messages.error(request, _("You do not have permission to do this."))
+            return
+        try:
+            change = hospital_config_restore(version=version, author=request.user)
+        except ConfigError as error:
+            messages.error(request, _("This version is no longer valid: %(error)s") % {"error": error})
+            return
+        if change.changed:
+            messages.success(
+                request,
+                _("Version %(old)s restored as version %(new)s.") % {"old": version.number, "new": change.version.number},
+            )
+        else:
+            messages.info(request, _("This version is already the current configuration."))
+
+
+@admin.register(Membership)
+class MembershipAdmin(ModelAdmin):
+    list_display = ["user", "hospital", "role", "created_at"]
+    list_filter = ["role", ("hospital", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["user__username"]
+    autocomplete_fields = []
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("user", "hospital")
+        return tenancy.scope_to_operator(queryset, request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "hospital":
+            kwargs["queryset"] = Hospital.objects.filter(pk__in=[h.pk for h in tenancy.operator_hospitals(request.user)])
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin, ModelAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
+    inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if tenancy.is_platform_admin(request.user):
+            return queryset
+        ids = tenancy.visible_hospital_ids(request.user)
+        return queryset.filter(memberships__hospital__in=ids).distinct()
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin, ModelAdmin):
+    pass

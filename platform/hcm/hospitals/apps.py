@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class HospitalsConfig(AppConfig):
+    name = "hcm.hospitals"
+    label = "hospitals"
+    verbose_name = _("Hospitals")

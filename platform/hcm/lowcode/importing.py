@@ -1,0 +1,108 @@
+"""Import/export resources generated from declarations, confined to the operator's hospitals.
+
+Rows name their hospital by code; related rows by their natural key within that hospital.
+Lookups of existing rows, of hospitals and of related rows only ever see the hospitals the
+importing operator works for, so a file cannot touch or reference another hospital's data.
+"""
+
+from django.utils.translation import gettext as _
+from import_export import fields, resources, widgets
+
+from hcm.hospitals.models import Hospital
+from hcm.lowcode.declarations import Resource, resource_for
+from hcm.lowcode.tenancy_checks import is_tenant_model
+
+
+class TenantForeignKeyWidget(widgets.ForeignKeyWidget):
+    """A related row found by natural key inside the row's own hospital."""
+
+    def __init__(self, model, field, *, owner):
+        super().__init__(model, field=field)
+        self.owner = owner
+
+    def get_queryset(self, value, row, *args, **kwargs):
+        queryset = self.model.objects.filter(hospital__code=row.get("hospital"))
+        return self.owner.limit_to_hospitals(queryset, "hospital_id")
+
+
+class HospitalWidget(widgets.ForeignKeyWidget):
+    def __init__(self, *, owner):
+        super().__init__(Hospital, field="code")
+        self.owner = owner
+
+    def get_queryset(self, value, row, *args, **kwargs):
+        return self.owner.limit_to_hospitals(Hospital.objects.all(), "pk")
+
+    def clean(self, value, row=None, **kwargs):
+        try:
+            return super().clean(value, row, **kwargs)
+        except Hospital.DoesNotExist:
+            raise ValueError(_("Unknown hospital code “%(code)s”.") % {"code": value}) from None
+
+
+class TenantModelResource(resources.ModelResource):
+    """Base of generated resources; `hospital_ids=None` means every hospital."""
+
+    def __init__(self, *, hospital_ids=None, default_hospital: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.hospital_ids = hospital_ids
+        self.default_hospital = default_hospital
+        for field in self.fields.values():
+            if isinstance(field.widget, (TenantForeignKeyWidget, HospitalWidget)):
+                field.widget.owner = self
+
+    def limit_to_hospitals(self, queryset, lookup: str):
+        if self.hospital_ids is None:
+            return queryset
+        return queryset.filter(**{f"{lookup}__in": self.hospital_ids})
+
+    def get_queryset(self):
+        return self.limit_to_hospitals(super().get_queryset(), "hospital_id")
+
+    def before_import_row(self, row, **kwargs):
+        if not row.get("hospital") and self.default_hospital:
+            row["hospital"] = self.default_hospital
+
+    def before_save_instance(self, instance, row, **kwargs):
+        if self.hospital_ids is not None and instance.hospital_id not in self.hospital_ids:
+            raise ValueError(_("You may only import rows of your own hospital."))
+        from hcm.lowcode.tenancy_checks import check_same_hospital
+
+        values = {f.name: getattr(instance, f.name) for f in instance._meta.fields if f.many_to_one}
+        check_same_hospital(type(instance), instance.hospital_id, values)
+
+
+def _natural_key(model) -> str:
+    declared = resource_for(model)
+    keys = [k for k in (declared.import_id_fields if declared else ("id",)) if k != "hospital"]
+    return keys[0] if len(keys) == 1 else "pk"
+
+
+def build_import_resource(resource: Resource) -> type[TenantModelResource]:
+    """A django-import-export ModelResource for the declared import fields."""
+    model = resource.model
+    names = list(resource.import_fields or ())
+    attrs: dict = {}
+    if resource.tenant_field == "hospital":
+        names = ["hospital", *[n for n in names if n != "hospital"]]
+        attrs["hospital"] = fields.Field(attribute="hospital", column_name="hospital", widget=HospitalWidget(owner=None))
+    for name in names:
+        field = model._meta.get_field(name)
+        if name != "hospital" and field.many_to_one and is_tenant_model(field.related_model):
+            widget = TenantForeignKeyWidget(field.related_model, _natural_key(field.related_model), owner=None)
+            attrs[name] = fields.Field(attribute=name, column_name=name, widget=widget)
+    meta = type(
+        "Meta",
+        (),
+        {
+            "model": model,
+            "fields": names,
+            "export_order": names,
+            "import_id_fields": list(resource.import_id_fields),
+            "skip_unchanged": True,
+            "report_skipped": True,
+            "clean_model_instances": True,
+        },
+    )
+    attrs["Meta"] = meta
+    return type(f"{model.__name__}ImportResource", (TenantModelResource,), attrs)

@@ -1,0 +1,126 @@
+"""Serializers generated from a declaration's scope."""
+
+from django.db import models
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from hcm.lowcode.declarations import Resource, Scope
+from hcm.lowcode.tenancy_checks import is_tenant_model, same_hospital_errors
+from hcm.lowcode.transitions import allowed_transitions, fsm_fields
+
+
+class TenantModelSerializer(serializers.ModelSerializer):
+    """Related choices limited to the request's hospital; the hospital itself is never input."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        hospital = self.context.get("hospital")
+        for field in fields.values():
+            target = getattr(field, "child_relation", field)
+            queryset = getattr(target, "queryset", None)
+            if queryset is not None and hospital is not None and is_tenant_model(queryset.model):
+                target.queryset = queryset.filter(hospital=hospital)
+        return fields
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        hospital = self.context.get("hospital")
+        errors = same_hospital_errors(self.Meta.model, getattr(hospital, "pk", None), attrs)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+@extend_schema_field(serializers.ListField(child=serializers.CharField()))
+class TransitionNamesField(serializers.Field):
+    """The transitions the requesting operator may run on the row now."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, obj):
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        return [t.name for t in allowed_transitions(obj, user, surface="api")]
+
+
+def _choice_fields(model: type[models.Model], names: list[str]) -> list[str]:
+    result = []
+    for name in names:
+        try:
+            field = model._meta.get_field(name)
+        except Exception:  # noqa: BLE001 - properties and reverse names have no choices
+            continue
+        if getattr(field, "choices", None) and field.concrete:
+            result.append(name)
+    return result
+
+
+_BUILT: dict[tuple[str, str], type[serializers.ModelSerializer]] = {}
+
+
+def serializer_for(model: type[models.Model], scope_name: str) -> type[serializers.ModelSerializer]:
+    """The generated serializer of a model's scope, for hand-written views to reuse."""
+    from hcm.lowcode.declarations import resource_for
+
+    resource = resource_for(model)
+    return build_serializer(resource, scope_name, resource.scopes[scope_name])
+
+
+def build_serializer(resource: Resource, scope_name: str, scope: Scope) -> type[serializers.ModelSerializer]:
+    """One class per (model, scope), built once: the OpenAPI schema names it."""
+    key = (resource.label, scope_name)
+    if key not in _BUILT:
+        _BUILT[key] = _build_serializer(resource, scope_name, scope)
+    return _BUILT[key]
+
+
+def _build_serializer(resource: Resource, scope_name: str, scope: Scope) -> type[serializers.ModelSerializer]:
+    model = resource.model
+    plain = [n for n in scope.fields if "." not in n]
+    attrs: dict = {}
+    names = list(plain)
+    for dotted in (n for n in scope.fields if "." in n):
+        name = dotted.replace(".", "_")
+        attrs[name] = serializers.ReadOnlyField(source=dotted)
+        names.append(name)
+    for name in _choice_fields(model, plain):
+        attrs[f"{name}_label"] = serializers.CharField(source=f"get_{name}_display", read_only=True)
+        names.append(f"{name}_label")
+    if scope_name == "staff" and scope.transitions and fsm_fields(model):
+        attrs["transitions"] = TransitionNamesField(help_text="Operations the operator may run now.")
+        names.append("transitions")
+    read_only = {*scope.read_only, *fsm_fields(model), resource.tenant_field, "id"}
+    if scope.owner:
+        read_only.add(scope.owner.split("__")[0])
+    meta = type("Meta", (), {"model": model, "fields": names, "read_only_fields": sorted(read_only & set(plain))})
+    attrs["Meta"] = meta
+    name = f"{model.__name__}{scope_name.title()}Serializer"
+    return type(name, (TenantModelSerializer,), attrs)
+
+
+def form_to_serializer(form_class, name: str) -> type[serializers.Serializer]:
+    """A serializer mirroring a transition form, so the schema documents the API body."""
+    from django import forms
+
+    mapping = [
+        (forms.BooleanField, serializers.BooleanField),
+        (forms.IntegerField, serializers.IntegerField),
+        (forms.DecimalField, serializers.DecimalField),
+        (forms.DateTimeField, serializers.DateTimeField),
+        (forms.DateField, serializers.DateField),
+        (forms.ChoiceField, serializers.ChoiceField),
+        (forms.CharField, serializers.CharField),
+    ]
+    attrs = {}
+    for field_name, field in form_class.base_fields.items():
+        serializer_cls = next((s for f, s in mapping if isinstance(field, f)), serializers.CharField)
+        kwargs = {"required": field.required, "help_text": str(field.help_text or field.label or "")}
+        if serializer_cls is serializers.ChoiceField:
+            kwargs["choices"] = [c for c in field.choices if c[0] != ""]
+        if serializer_cls is serializers.DecimalField:
+            kwargs.update(max_digits=field.max_digits or 12, decimal_places=field.decimal_places or 2)
+        if serializer_cls is serializers.CharField:
+            kwargs.update(allow_blank=not field.required, max_length=getattr(field, "max_length", None))
+        attrs[field_name] = serializer_cls(**kwargs)
+    return type(name, (serializers.Serializer,), attrs)

@@ -1,0 +1,34 @@
+"""Admin at /admin/, API under /api/v1/<hospital>/, OpenAPI at /api/schema/ and /api/docs/."""
+
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from hcm.lowcode.api import build_urlpatterns
+
+
+def healthz(request):
+    """A bare view: liveness probe, and the benchmark's baseline."""
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("healthz", healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/v1/<slug:hospital>/", include("hcm.content.urls")),
+    *build_urlpatterns(),
+]
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler404 = "hcm.lowcode.errors.json_404"
+handler500 = "hcm.lowcode.errors.json_500"

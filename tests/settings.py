@@ -1,0 +1,14 @@
+"""Test settings: the project's settings in development mode, plus a test-only app that
+exercises the low-code engine's patient scope (the real patient sign-in comes later)."""
+
+import os
+
+os.environ.setdefault("DEBUG", "1")
+
+from hcm.settings import *  # noqa: E402, F403
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405
+MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
