@@ -12,3 +12,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405
 MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+HCM_EXTRA_ROLE_GRANTS = {"hospital_admin": {"testapp": "*"}, "customer_service": {"testapp": ("view",)}}
+SPECTACULAR_SETTINGS = {
+    **SPECTACULAR_SETTINGS,  # noqa: F405
+    "ENUM_NAME_OVERRIDES": {**SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"], "NoteStateEnum": "tests.testapp.models.NOTE_STATES"},  # noqa: F405
+}

@@ -17,12 +17,15 @@ def questions_open(note: "Note") -> bool:
     return note.hospital.settings.has_feature("reports")
 
 
+NOTE_STATES = [("draft", "draft"), ("asked", "asked"), ("answered", "answered")]
+
+
 class Note(FSMModelMixin, models.Model):
     hospital = models.ForeignKey("hospitals.Hospital", on_delete=models.CASCADE, related_name="+")
     account = models.ForeignKey("patients.WechatAccount", on_delete=models.CASCADE, related_name="+")
     title = models.CharField(max_length=50)
     answer = models.CharField(max_length=50, blank=True)
-    state = FSMField(default="draft", choices=[("draft", "draft"), ("asked", "asked"), ("answered", "answered")], protected=True)
+    state = FSMField(default="draft", choices=NOTE_STATES, protected=True)
 
     @transition(field=state, source="draft", target="asked", conditions=[questions_open], custom={"scopes": ("patient", "staff")})
     def ask(self) -> None:

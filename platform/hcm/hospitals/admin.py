@@ -19,6 +19,7 @@ from hcm.hospitals.config import ConfigError
 from hcm.hospitals.forms import HospitalConfigForm
 from hcm.hospitals.models import ConfigVersion, Hospital, Membership
 from hcm.hospitals.services import hospital_config_restore, hospital_config_update
+from hcm.lowcode.admin import TenantAdminMixin
 
 
 class MembershipInline(TabularInline):
@@ -97,16 +98,14 @@ class HospitalAdmin(ModelAdmin):
 
 
 @admin.register(ConfigVersion)
-class ConfigVersionAdmin(ModelAdmin):
+class ConfigVersionAdmin(TenantAdminMixin, ModelAdmin):
     list_display = ["hospital", "number", "source", "author", "created_at"]
     list_filter = ["source", ("hospital", admin.RelatedOnlyFieldListFilter)]
     readonly_fields = ["hospital", "number", "source", "author", "created_at", "diff", "config"]
     actions = ["restore"]
     actions_detail = ["restore_detail"]
 
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request).select_related("hospital", "author")
-        return tenancy.scope_to_operator(queryset, request.user)
+    declared_select_related = ("hospital", "author")
 
     def has_add_permission(self, request):
         return False
@@ -160,20 +159,18 @@ class ConfigVersionAdmin(ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ModelAdmin):
+class MembershipAdmin(TenantAdminMixin, ModelAdmin):
+    """Hospital admins see who works for their hospital; platform admins assign roles."""
+
     list_display = ["user", "hospital", "role", "created_at"]
-    list_filter = ["role", ("hospital", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["role", "hospital"]
     search_fields = ["user__username"]
-    autocomplete_fields = []
+    declared_select_related = ("user", "hospital")
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request).select_related("user", "hospital")
-        return tenancy.scope_to_operator(queryset, request.user)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "hospital":
-            kwargs["queryset"] = Hospital.objects.filter(pk__in=[h.pk for h in tenancy.operator_hospitals(request.user)])
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if tenancy.is_platform_admin(request.user):
+            return ModelAdmin.get_queryset(self, request).select_related(*self.declared_select_related)
+        return super().get_queryset(request)
 
 
 admin.site.unregister(User)

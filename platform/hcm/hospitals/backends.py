@@ -5,7 +5,7 @@ from django.contrib.auth.backends import ModelBackend
 
 from django.contrib.auth.models import Permission
 
-from hcm.hospitals.roles import ALL, HOSPITAL_ADMIN_ONLY_MODELS, ROLE_GRANTS, Role
+from hcm.hospitals.roles import ALL, Role, role_grants
 from hcm.hospitals.tenancy import operator_roles
 
 
@@ -26,10 +26,10 @@ def role_permissions(roles: set[str]) -> set[str]:
     granted: set[str] = set()
     by_app = _permissions_by_app()
     for role in roles:
-        for app_label, grant in ROLE_GRANTS.get(role, {}).items():
+        grants = role_grants(role)
+        for app_label in {key.split(".")[0] for key in grants}:
             for codename, action, model in by_app.get(app_label, []):
-                if f"{app_label}.{model}" in HOSPITAL_ADMIN_ONLY_MODELS and role != Role.HOSPITAL_ADMIN:
-                    continue
+                grant = grants.get(f"{app_label}.{model}", grants.get(app_label, ()))
                 if grant == ALL or action in grant:
                     granted.add(f"{app_label}.{codename}")
     return granted

@@ -1,8 +1,8 @@
 """Operator roles and the model permissions each one grants.
 
-Grants are by app label so that apps added later are covered without touching this file:
-`"*"` grants every permission of the app (including custom ones such as transitions),
-a tuple grants the listed default actions only.
+Grants are by app label so that apps added later are covered without touching this file;
+an "app_label.model" key overrides its app's grant for that one model. `"*"` grants every
+permission (including custom ones such as transitions), a tuple the listed actions only.
 """
 
 from django.db import models
@@ -24,7 +24,8 @@ class Role(models.TextChoices):
 
 ROLE_GRANTS: dict[str, dict[str, str | tuple[str, ...]]] = {
     Role.HOSPITAL_ADMIN: {
-        "hospitals": ("view", "change"),
+        "hospitals": READ,
+        "hospitals.hospital": ("view", "change"),  # the configuration editor
         "lowcode": READ,
         "content": ALL,
         "patients": ALL,
@@ -67,5 +68,11 @@ ROLE_GRANTS: dict[str, dict[str, str | tuple[str, ...]]] = {
         "notifications": READ,
     },
 }
-# Hospital-level config tables that only the hospital's own admins may touch.
-HOSPITAL_ADMIN_ONLY_MODELS = {"hospitals.hospital", "hospitals.configversion"}
+
+
+def role_grants(role: str) -> dict[str, str | tuple[str, ...]]:
+    """The grants of a role, plus any a deployment adds in settings.HCM_EXTRA_ROLE_GRANTS."""
+    from django.conf import settings
+
+    extra = getattr(settings, "HCM_EXTRA_ROLE_GRANTS", {}).get(str(role), {})
+    return {**ROLE_GRANTS.get(role, {}), **extra}

@@ -134,6 +134,7 @@ class TransitionAdminMixin(FSMAdminMixin):
     """FSM buttons that run through the same transition service as the API."""
 
     change_form_template = "lowcode/change_form.html"
+    fsm_transition_form_template = "lowcode/transition_form.html"
     fsm_default_disallow_transition = True  # visible unless custom={"admin": False}
 
     @staticmethod

@@ -49,7 +49,9 @@ def _authentication(scope_name: str) -> list:
     return [import_string(name) for name in names]
 
 
-class GeneratedViewSet(HospitalScopedMixin, viewsets.GenericViewSet):
+class GeneratedViewSet(HospitalScopedMixin):
+    """Comes first in every generated viewset's bases, so its hooks win over DRF's mixins."""
+
     resource: Resource
     scope: Scope
     scope_name: str
@@ -156,7 +158,7 @@ def build_viewset(resource: Resource, scope_name: str, scope: Scope) -> type[Gen
             if scope_name in info.custom.get("scopes", ("staff",)) and info.custom.get("api", True):
                 attrs[info.name] = _transition_action(info, scope_name, serializer_class)
     name = f"{resource.model.__name__}{scope_name.title()}ViewSet"
-    viewset = type(name, (*bases, GeneratedViewSet), attrs)
+    viewset = type(name, (GeneratedViewSet, *bases, viewsets.GenericViewSet), attrs)
     tag = f"{scope_name} · {resource.slug}"
     return extend_schema(tags=[tag], parameters=[HOSPITAL_PARAMETER])(viewset)
 

@@ -15,7 +15,7 @@ class WechatAccount(models.Model):
     )
     openid = models.CharField(_("openid"), max_length=64)
     nickname = models.CharField(_("nickname"), max_length=64, blank=True)
-    avatar_url = models.URLField(_("avatar"), blank=True)
+    avatar_url = models.CharField(_("avatar"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     is_patient = True

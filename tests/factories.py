@@ -1,0 +1,37 @@
+"""Rows of any registered model for a given hospital, with related rows of the same hospital."""
+
+import uuid
+
+from django.db import IntegrityError, transaction
+from model_bakery import baker
+
+from hcm.hospitals.models import Membership
+from hcm.hospitals.roles import Role
+from hcm.lowcode.tenancy_checks import is_tenant_model
+from hcm.patients.models import WechatAccount
+
+
+def make_row(model, hospital, **values):
+    """One saved row of `model` at `hospital`; tenant foreign keys point at the same hospital."""
+    for field in model._meta.fields:
+        if field.name in values or field.name == "hospital" or not field.many_to_one:
+            continue
+        if is_tenant_model(field.related_model):
+            values[field.name] = make_row(field.related_model, hospital)
+    if model is WechatAccount:
+        values.setdefault("openid", uuid.uuid4().hex)
+    if model is Membership:
+        values.setdefault("role", Role.CASHIER)
+    return baker.make(model, hospital=hospital, **values)
+
+
+def make_rows(model, hospital, count: int, **values) -> list:
+    """Up to `count` rows; stops early when unique constraints allow no more (e.g. one page per kind)."""
+    rows, failures = [], 0
+    while len(rows) < count and failures < 10:
+        try:
+            with transaction.atomic():
+                rows.append(make_row(model, hospital, **values))
+        except IntegrityError:
+            failures += 1
+    return rows
