@@ -5,12 +5,14 @@ Lookups of existing rows, of hospitals and of related rows only ever see the hos
 importing operator works for, so a file cannot touch or reference another hospital's data.
 """
 
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
 from hcm.hospitals.models import Hospital
 from hcm.lowcode.declarations import Resource, resource_for
-from hcm.lowcode.tenancy_checks import is_tenant_model
+from hcm.lowcode.tenancy_checks import check_same_hospital, is_tenant_model
+from hcm.lowcode.transitions import fsm_fields
 
 
 class TenantForeignKeyWidget(widgets.ForeignKeyWidget):
@@ -63,11 +65,20 @@ class TenantModelResource(resources.ModelResource):
         if not row.get("hospital") and self.default_hospital:
             row["hospital"] = self.default_hospital
 
+    def validate_instance(self, instance, import_validation_errors=None, validate_unique=True):
+        """Model validation as in django-import-export, minus protected state fields, which
+        `full_clean` would reassign and which only transitions may change."""
+        errors = dict(import_validation_errors or {})
+        try:
+            instance.full_clean(exclude=[*errors, *fsm_fields(type(instance))], validate_unique=validate_unique)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if errors:
+            raise ValidationError(errors)
+
     def before_save_instance(self, instance, row, **kwargs):
         if self.hospital_ids is not None and instance.hospital_id not in self.hospital_ids:
             raise ValueError(_("You may only import rows of your own hospital."))
-        from hcm.lowcode.tenancy_checks import check_same_hospital
-
         values = {f.name: getattr(instance, f.name) for f in instance._meta.fields if f.many_to_one}
         check_same_hospital(type(instance), instance.hospital_id, values)
 

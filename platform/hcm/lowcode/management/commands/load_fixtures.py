@@ -2,9 +2,11 @@
 
 Each hospital folder in fixtures/ has a manifest.yaml listing, in order, the files to import
 and the resource (app_label.model) they belong to, plus an optional transition to run on the
-imported rows (for example `publish`). Loading twice updates rows instead of duplicating them.
+imported rows (for example `publish`); its media/ folder (images the rows name) is copied to
+MEDIA_ROOT first. Loading twice updates rows instead of duplicating them.
 """
 
+import shutil
 from pathlib import Path
 
 import tablib
@@ -32,9 +34,17 @@ class Command(BaseCommand):
             if hospital is None:
                 self.stdout.write(f"{folder.name}: no such hospital onboarded; skipped")
                 continue
+            self._copy_media(folder / "media")
             with transaction.atomic():
                 for entry in yaml.safe_load((folder / "manifest.yaml").read_text(encoding="utf-8")):
                     self._load(hospital, folder, entry)
+
+    def _copy_media(self, source: Path) -> None:
+        for path in source.rglob("*") if source.is_dir() else []:
+            target = Path(settings.MEDIA_ROOT) / path.relative_to(source)
+            if path.is_file() and (not target.exists() or target.read_bytes() != path.read_bytes()):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
 
     def _load(self, hospital: Hospital, folder: Path, entry: dict) -> None:
         model = apps.get_model(entry["resource"])
