@@ -5,15 +5,19 @@ import os
 
 os.environ.setdefault("DEBUG", "1")
 
-from hcm.settings import *  # noqa: E402, F403
+from hcm.settings import *  # noqa: F403
+from hcm.settings import INSTALLED_APPS, Q_CLUSTER, SPECTACULAR_SETTINGS, VAR_DIR
 
-INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405
-MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+MEDIA_ROOT = VAR_DIR / "test-media"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 HCM_EXTRA_ROLE_GRANTS = {"hospital_admin": {"testapp": "*"}, "customer_service": {"testapp": ("view",)}}
 SPECTACULAR_SETTINGS = {
-    **SPECTACULAR_SETTINGS,  # noqa: F405
-    "ENUM_NAME_OVERRIDES": {**SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"], "NoteStateEnum": "tests.testapp.models.NOTE_STATES"},  # noqa: F405
+    **SPECTACULAR_SETTINGS,
+    "ENUM_NAME_OVERRIDES": {
+        **SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"],
+        "NoteStateEnum": "tests.testapp.models.NOTE_STATES",
+    },
 }

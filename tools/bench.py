@@ -48,6 +48,7 @@ def prepare(env: dict) -> None:
         subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
     manage("migrate", "--noinput")
+    manage("collectstatic", "--noinput")
     manage("onboard", *sorted(str(p) for p in (ROOT / "configs").glob("*.yaml")))
     manage("load_fixtures")
 
@@ -105,8 +106,20 @@ def main() -> None:
     prepare(env)
     port = free_port()
     server = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "--pythonpath", "platform", "hcm.wsgi", "-b", f"127.0.0.1:{port}",
-         "-w", str(WORKERS), "--log-level", "warning"],
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "--pythonpath",
+            "platform",
+            "hcm.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(WORKERS),
+            "--log-level",
+            "warning",
+        ],
         cwd=ROOT,
         env=env,
     )

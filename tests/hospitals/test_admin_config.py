@@ -20,9 +20,7 @@ def config_url(hospital) -> str:
 
 
 @pytest.mark.django_db
-def test_hospital_admin_edits_config_creating_a_version_that_takes_effect_on_the_next_request(
-    hospital_a, admin_a, api
-):
+def test_hospital_admin_edits_config_creating_a_version_that_takes_effect_on_the_next_request(hospital_a, admin_a, api):
     client = logged_in(admin_a)
     assert client.get(config_url(hospital_a)).status_code == 200
     text = dump_config_yaml(hospital_a.settings).replace("name: 甲医院", "name: 甲医院（新院区）")

@@ -39,7 +39,12 @@ REJECTIONS = {
         "balance.password.lenght",
         "unknown key 'lenght'",
     ),
-    "wrong type": ("code: tiny\nname: 小医院\nbinding:\n  max_bound_people: many\n", 4, "binding.max_bound_people", "integer"),
+    "wrong type": (
+        "code: tiny\nname: 小医院\nbinding:\n  max_bound_people: many\n",
+        4,
+        "binding.max_bound_people",
+        "integer",
+    ),
     "negative number": ("code: tiny\nname: 小医院\nrecharge:\n  min: -5\n", 4, "recharge.min", "0"),
     "out of range": (
         "code: tiny\nname: 小医院\nappointments:\n  booking_window_days: 400\n",
@@ -77,8 +82,7 @@ REJECTIONS = {
 @pytest.mark.django_db
 @pytest.mark.parametrize("case", REJECTIONS, ids=list(REJECTIONS))
 def test_onboard_rejects_bad_config_with_file_line_path_and_writes_nothing(tmp_path, case):
-    text, line, path, expected = REJECTIONS[case]
-    file = write(tmp_path, text)
+    file = write(tmp_path, REJECTIONS[case][0])
     with pytest.raises(CommandError) as raised:
         onboard(file)
     assert raised.value.returncode == 2

@@ -10,7 +10,11 @@ from hcm.lowcode.admin import TenantAdminMixin
 from hcm.lowcode.transitions import model_transitions
 from tests.factories import make_row
 
-TENANT_ADMINS = [(model, model_admin) for model, model_admin in admin.site._registry.items() if isinstance(model_admin, TenantAdminMixin)]
+TENANT_ADMINS = [
+    (model, model_admin)
+    for model, model_admin in admin.site._registry.items()
+    if isinstance(model_admin, TenantAdminMixin)
+]
 IMPORTABLE = [(m, a) for m, a in TENANT_ADMINS if hasattr(a, "get_export_queryset")]
 WITH_TRANSITIONS = [(m, a) for m, a in TENANT_ADMINS if model_transitions(m)]
 
@@ -71,7 +75,7 @@ def test_operator_sees_and_changes_only_their_hospitals_rows(model, model_admin,
 @pytest.mark.parametrize(("model", "model_admin"), TENANT_ADMINS, ids=ids(TENANT_ADMINS))
 def test_foreign_key_dropdowns_offer_only_their_hospitals_rows(model, model_admin, hospital_a, hospital_b, admin_a):
     mine = make_row(model, hospital_a)
-    theirs = make_row(model, hospital_b)
+    make_row(model, hospital_b)
     form = model_admin.get_form(request_for(admin_a), mine)()
     checked = 0
     for name, field in form.fields.items():

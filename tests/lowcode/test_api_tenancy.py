@@ -28,7 +28,6 @@ def ids(resources):
     return [r.label for r in resources]
 
 
-
 def visible_values(resource) -> dict:
     field_names = {f.name for f in resource.model._meta.fields}
     return {"state": "published"} if "state" in field_names and resource.label.startswith("content.") else {}

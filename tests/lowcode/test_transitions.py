@@ -100,8 +100,15 @@ def test_admin_refused_transition_shows_the_reason(hospital_a, admin_a):
     assert 'value="publish"' not in client.get(change_url).content.decode()  # hidden when not allowed
     response = client.post(
         change_url,
-        {"kind": "news", "title": "t", "summary": "", "body": "", "sort_order": 0, "hospital": hospital_a.pk,
-         "_fsm_transition_to": "publish"},
+        {
+            "kind": "news",
+            "title": "t",
+            "summary": "",
+            "body": "",
+            "sort_order": 0,
+            "hospital": hospital_a.pk,
+            "_fsm_transition_to": "publish",
+        },
         follow=True,
     )
     assert "内容不完整" in response.content.decode()

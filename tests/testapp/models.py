@@ -27,7 +27,16 @@ class Note(FSMModelMixin, models.Model):
     answer = models.CharField(max_length=50, blank=True)
     state = FSMField(default="draft", choices=NOTE_STATES, protected=True)
 
-    @transition(field=state, source="draft", target="asked", conditions=[questions_open], custom={"scopes": ("patient", "staff")})
+    def __str__(self) -> str:
+        return self.title
+
+    @transition(
+        field=state,
+        source="draft",
+        target="asked",
+        conditions=[questions_open],
+        custom={"scopes": ("patient", "staff")},
+    )
     def ask(self) -> None:
         pass
 

@@ -35,8 +35,12 @@ def home_floors(*, hospital, context) -> dict:
         "banners": _many(Banner, _published(Banner, hospital)[: HOME_LIMITS["banners"]], context),
         "intro": page_serializer(pages[Page.Kind.INTRO], context=context).data if Page.Kind.INTRO in pages else None,
         "checkup": {
-            "intro": page_serializer(pages[Page.Kind.CHECKUP], context=context).data if Page.Kind.CHECKUP in pages else None,
-            "notices": _many(Article, articles.filter(kind=Article.Kind.CHECKUP_NOTICE)[: HOME_LIMITS["notices"]], context),
+            "intro": page_serializer(pages[Page.Kind.CHECKUP], context=context).data
+            if Page.Kind.CHECKUP in pages
+            else None,
+            "notices": _many(
+                Article, articles.filter(kind=Article.Kind.CHECKUP_NOTICE)[: HOME_LIMITS["notices"]], context
+            ),
         },
         "experts": _many(Doctor, [d for d in doctors if d.is_expert], context),
         "chief_physicians": _many(Doctor, [d for d in doctors if d.is_chief], context),

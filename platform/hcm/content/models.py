@@ -24,7 +24,9 @@ def has_required_content(content: "Publishable") -> bool:
 
 
 class Publishable(FSMModelMixin, models.Model):
-    hospital = models.ForeignKey("hospitals.Hospital", on_delete=models.CASCADE, related_name="+", verbose_name=_("hospital"))
+    hospital = models.ForeignKey(
+        "hospitals.Hospital", on_delete=models.CASCADE, related_name="+", verbose_name=_("hospital")
+    )
     state = FSMField(_("status"), default=PublishState.DRAFT, choices=PublishState.choices, protected=True)
     sort_order = models.PositiveIntegerField(_("sort order"), default=0, help_text=_("Smaller comes first."))
     published_at = models.DateTimeField(_("published at"), null=True, blank=True, editable=False)
@@ -49,7 +51,9 @@ class Publishable(FSMModelMixin, models.Model):
         self.published_at = timezone.now()
         self.archive_reason = ""
 
-    @transition(field="state", source=[PublishState.PUBLISHED], target=PublishState.DRAFT, custom={"label": _("Withdraw")})
+    @transition(
+        field="state", source=[PublishState.PUBLISHED], target=PublishState.DRAFT, custom={"label": _("Withdraw")}
+    )
     def withdraw(self) -> None:
         pass
 
@@ -62,7 +66,12 @@ class Publishable(FSMModelMixin, models.Model):
     def archive(self, reason: str) -> None:
         self.archive_reason = reason
 
-    @transition(field="state", source=[PublishState.ARCHIVED], target=PublishState.DRAFT, custom={"label": _("Restore to draft")})
+    @transition(
+        field="state",
+        source=[PublishState.ARCHIVED],
+        target=PublishState.DRAFT,
+        custom={"label": _("Restore to draft")},
+    )
     def restore(self) -> None:
         pass
 
@@ -70,7 +79,9 @@ class Publishable(FSMModelMixin, models.Model):
 class Banner(Publishable):
     title = models.CharField(_("title"), max_length=100)
     image = models.ImageField(_("image"), upload_to="banners/", blank=True)
-    link_url = models.CharField(_("link"), max_length=300, blank=True, help_text=_("A page of the app or a web address."))
+    link_url = models.CharField(
+        _("link"), max_length=300, blank=True, help_text=_("A page of the app or a web address.")
+    )
 
     publish_requires = ("title", "image")
 
@@ -128,7 +139,12 @@ class Doctor(Publishable):
         RESIDENT = "resident", _("Resident physician")
 
     department = models.ForeignKey(
-        Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="doctors", verbose_name=_("department")
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="doctors",
+        verbose_name=_("department"),
     )
     name = models.CharField(_("name"), max_length=50)
     title = models.CharField(_("title"), max_length=20, choices=Title.choices)

@@ -78,10 +78,28 @@ class DoctorResource(Resource):
     select_related = ["department"]
     readonly_fields = _COMMON_ADMIN["readonly_fields"]
     import_fields = [
-        "name", "title", "department", "specialty", "photo", "introduction", "working_hours", "is_expert", "sort_order",
+        "name",
+        "title",
+        "department",
+        "specialty",
+        "photo",
+        "introduction",
+        "working_hours",
+        "is_expert",
+        "sort_order",
     ]
     import_id_fields = ["hospital", "name"]
-    _fields = ["name", "title", "department", "department.name", "specialty", "photo", "introduction", "working_hours", "is_expert"]
+    _fields = [
+        "name",
+        "title",
+        "department",
+        "department.name",
+        "specialty",
+        "photo",
+        "introduction",
+        "working_hours",
+        "is_expert",
+    ]
     staff = _staff(_fields, filters=("state", "title", "department", "is_expert"), search=("name", "specialty"))
     public = _public(_fields, filters=("title", "department", "is_expert"), search=("name", "specialty"))
 

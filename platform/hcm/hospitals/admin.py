@@ -152,7 +152,8 @@ class ConfigVersionAdmin(TenantAdminMixin, ModelAdmin):
         if change.changed:
             messages.success(
                 request,
-                _("Version %(old)s restored as version %(new)s.") % {"old": version.number, "new": change.version.number},
+                _("Version %(old)s restored as version %(new)s.")
+                % {"old": version.number, "new": change.version.number},
             )
         else:
             messages.info(request, _("This version is already the current configuration."))

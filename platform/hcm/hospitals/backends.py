@@ -1,8 +1,6 @@
 """Authentication backend whose permissions come from the operator's hospital roles."""
 
-
 from django.contrib.auth.backends import ModelBackend
-
 from django.contrib.auth.models import Permission
 
 from hcm.hospitals.roles import ALL, Role, role_grants
@@ -49,6 +47,3 @@ class RoleBackend(ModelBackend):
 
     def has_module_perms(self, user_obj, app_label):
         return user_obj.is_active and any(p.startswith(app_label + ".") for p in self.get_all_permissions(user_obj))
-
-
-

@@ -54,7 +54,9 @@ class ConfigVersion(models.Model):
         ADMIN = "admin", _("Admin edit")
         RESTORE = "restore", _("Restore")
 
-    hospital = models.ForeignKey(Hospital, on_delete=models.CASCADE, related_name="config_versions", verbose_name=_("hospital"))
+    hospital = models.ForeignKey(
+        Hospital, on_delete=models.CASCADE, related_name="config_versions", verbose_name=_("hospital")
+    )
     number = models.PositiveIntegerField(_("version"))
     config = models.JSONField(_("configuration"))
     diff = models.TextField(_("changes"), blank=True)
@@ -81,7 +83,12 @@ class Membership(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("operator")
     )
     hospital = models.ForeignKey(
-        Hospital, null=True, blank=True, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("hospital")
+        Hospital,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("hospital"),
     )
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

@@ -60,7 +60,9 @@ def _onboard(*, config: HospitalConfig, author) -> ConfigChange:
     if not diff:
         return ConfigChange(hospital=hospital, created=False)
     hospital.name = config.name
-    version = _write_version(hospital=hospital, data=data, diff=diff, source=ConfigVersion.Source.ONBOARD, author=author)
+    version = _write_version(
+        hospital=hospital, data=data, diff=diff, source=ConfigVersion.Source.ONBOARD, author=author
+    )
     return ConfigChange(hospital=hospital, created=created, changes=diff, version=version)
 
 

@@ -48,9 +48,9 @@ class TenantAdminMixin:
         return self._allowed(request, "view") and super().has_module_permission(request)
 
     def has_view_permission(self, request, obj=None):
-        return (self._allowed(request, "view", obj) or self._allowed(request, "change", obj)) and super().has_view_permission(
-            request, obj
-        )
+        return (
+            self._allowed(request, "view", obj) or self._allowed(request, "change", obj)
+        ) and super().has_view_permission(request, obj)
 
     def has_add_permission(self, request, *args):
         return self._allowed(request, "add") and super().has_add_permission(request, *args)

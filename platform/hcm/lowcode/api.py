@@ -171,6 +171,8 @@ def build_urlpatterns() -> list:
         for resource in registry():
             scope = resource.scopes.get(scope_name)
             if scope is not None:
-                router.register(resource.slug, build_viewset(resource, scope_name, scope), basename=f"{scope_name}-{resource.slug}")
+                router.register(
+                    resource.slug, build_viewset(resource, scope_name, scope), basename=f"{scope_name}-{resource.slug}"
+                )
         patterns.append(path(f"api/v1/<slug:hospital>/{scope_name}/", include((router.urls, scope_name))))
     return patterns

@@ -7,12 +7,13 @@ stable for client developers; `fields` maps input names to their messages.
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
-from django.views import defaults
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
 
 class ApiError(exceptions.APIException):
     """A refusal with a stable code; subclasses fix the status and default message."""

@@ -96,7 +96,9 @@ def build_import_resource(resource: Resource) -> type[TenantModelResource]:
     attrs: dict = {}
     if resource.tenant_field == "hospital":
         names = ["hospital", *[n for n in names if n != "hospital"]]
-        attrs["hospital"] = fields.Field(attribute="hospital", column_name="hospital", widget=HospitalWidget(owner=None))
+        attrs["hospital"] = fields.Field(
+            attribute="hospital", column_name="hospital", widget=HospitalWidget(owner=None)
+        )
     for name in names:
         field = model._meta.get_field(name)
         if name != "hospital" and field.many_to_one and is_tenant_model(field.related_model):

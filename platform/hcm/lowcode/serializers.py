@@ -49,7 +49,7 @@ def _choice_fields(model: type[models.Model], names: list[str]) -> list[str]:
     for name in names:
         try:
             field = model._meta.get_field(name)
-        except Exception:  # noqa: BLE001 - properties and reverse names have no choices
+        except Exception:
             continue
         if getattr(field, "choices", None) and field.concrete:
             result.append(name)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 def is_tenant_model(model: type[models.Model]) -> bool:
     try:
         field = model._meta.get_field("hospital")
-    except Exception:  # noqa: BLE001 - FieldDoesNotExist and reverse relations alike
+    except Exception:
         return False
     return isinstance(field, models.ForeignKey) and field.related_model._meta.label_lower == "hospitals.hospital"
 
@@ -18,7 +18,10 @@ def tenant_relations(model: type[models.Model]) -> list[models.Field]:
     return [
         f
         for f in model._meta.get_fields()
-        if (f.many_to_one or f.many_to_many) and f.concrete and f.name != "hospital" and is_tenant_model(f.related_model)
+        if (f.many_to_one or f.many_to_many)
+        and f.concrete
+        and f.name != "hospital"
+        and is_tenant_model(f.related_model)
     ]
 
 

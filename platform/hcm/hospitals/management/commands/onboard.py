@@ -22,7 +22,9 @@ class Command(BaseCommand):
         codes = [c.code for c in configs]
         duplicates = sorted({code for code in codes if codes.count(code) > 1})
         if duplicates:
-            raise CommandError(f"the same hospital code appears in several files: {', '.join(duplicates)}", returncode=2)
+            raise CommandError(
+                f"the same hospital code appears in several files: {', '.join(duplicates)}", returncode=2
+            )
         with transaction.atomic():
             for path, config in zip(files, configs, strict=True):
                 self._report(path, hospital_onboard(config=config, dry_run=dry_run), dry_run)

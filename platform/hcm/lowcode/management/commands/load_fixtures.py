@@ -19,7 +19,7 @@ from django.db import transaction
 from hcm.hospitals.models import Hospital
 from hcm.lowcode.declarations import resource_for
 from hcm.lowcode.importing import build_import_resource
-from hcm.lowcode.transitions import refusal_reason, model_transitions, transition_apply
+from hcm.lowcode.transitions import model_transitions, refusal_reason, transition_apply
 
 
 class Command(BaseCommand):
