@@ -66,3 +66,23 @@ def test_home_page_query_count_is_constant(api, hospital_a):
         floors = home(api, hospital_a)
     assert len(floors["experts"]) == 21
     assert len(many) == len(few)
+
+
+@pytest.mark.django_db
+def test_lists_carry_light_rows_and_the_detail_carries_the_body(api, hospital_a):
+    article = make_row(Article, hospital_a, kind="news", title="春季养生", body="正文很长", summary="摘要", **PUBLISHED)
+    rows = api.get(f"/api/v1/{hospital_a.code}/public/articles/").json()["results"]
+    assert rows == [
+        {
+            "id": article.pk,
+            "kind": "news",
+            "title": "春季养生",
+            "summary": "摘要",
+            "cover": None,
+            "published_at": rows[0]["published_at"],
+            "kind_label": "健康资讯",
+        }
+    ]
+    detail = api.get(f"/api/v1/{hospital_a.code}/public/articles/{article.pk}/").json()
+    assert detail["body"] == "正文很长"
+    assert "body" not in home(api, hospital_a)["news"][0]

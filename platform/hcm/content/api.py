@@ -20,7 +20,7 @@ def _published(model, hospital):
 
 
 def _many(model, rows, context):
-    return serializer_for(model, "public")(rows, many=True, context=context).data
+    return serializer_for(model, "public", rows=True)(rows, many=True, context=context).data
 
 
 def home_floors(*, hospital, context) -> dict:
@@ -52,7 +52,7 @@ def home_floors(*, hospital, context) -> dict:
 
 def _home_schema():
     def many(model):
-        return serializer_for(model, "public")(many=True)
+        return serializer_for(model, "public", rows=True)(many=True)
 
     return inline_serializer(
         "HomePage",

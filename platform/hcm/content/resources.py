@@ -19,8 +19,15 @@ def _staff(fields, *, filters=("state",), search=()) -> Scope:
     )
 
 
-def _public(fields, *, filters=(), search=()) -> Scope:
-    return Scope(fields=["id", *fields, "published_at"], queryset=published_only, filters=filters, search=search)
+def _public(fields, *, list_fields=None, filters=(), search=()) -> Scope:
+    rows = None if list_fields is None else ["id", *list_fields, "published_at"]
+    return Scope(
+        fields=["id", *fields, "published_at"],
+        list_fields=rows,
+        queryset=published_only,
+        filters=filters,
+        search=search,
+    )
 
 
 @register
@@ -101,7 +108,12 @@ class DoctorResource(Resource):
         "is_expert",
     ]
     staff = _staff(_fields, filters=("state", "title", "department", "is_expert"), search=("name", "specialty"))
-    public = _public(_fields, filters=("title", "department", "is_expert"), search=("name", "specialty"))
+    public = _public(
+        _fields,
+        list_fields=[f for f in _fields if f != "introduction"],
+        filters=("title", "department", "is_expert"),
+        search=("name", "specialty"),
+    )
 
 
 @register
@@ -131,4 +143,9 @@ class ArticleResource(Resource):
     import_fields = ["kind", "title", "summary", "cover", "body", "sort_order"]
     import_id_fields = ["hospital", "title"]
     staff = _staff(["kind", "title", "summary", "cover", "body"], filters=("state", "kind"), search=("title",))
-    public = _public(["kind", "title", "summary", "cover", "body"], filters=("kind",), search=("title",))
+    public = _public(
+        ["kind", "title", "summary", "cover", "body"],
+        list_fields=["kind", "title", "summary", "cover"],
+        filters=("kind",),
+        search=("title",),
+    )

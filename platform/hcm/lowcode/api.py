@@ -78,6 +78,11 @@ class GeneratedViewSet(HospitalScopedMixin):
         ordering = scope.ordering or resource.ordering
         return queryset.order_by(*ordering, "pk") if ordering else queryset.order_by("pk")
 
+    def get_serializer_class(self):
+        if self.action == "list":
+            return build_serializer(self.resource, self.scope_name, self.scope, rows=True)
+        return super().get_serializer_class()
+
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "hospital": getattr(self, "hospital", None)}
 

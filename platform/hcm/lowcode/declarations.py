@@ -29,6 +29,7 @@ class Scope:
     """What one audience of the API may see and do with a model.
 
     fields      serializer fields; "a.b" exposes a related value read-only as "a_b"
+    list_fields the fields of list rows when lighter than the detail (e.g. no article body)
     read_only   fields shown but never written
     operations  subset of list/retrieve/create/update/delete
     transitions expose FSM transitions as POST .../<id>/<name>/ (staff and patient scopes)
@@ -40,6 +41,7 @@ class Scope:
     """
 
     fields: Sequence[str]
+    list_fields: Sequence[str] | None = None  # lighter rows for list responses (None: `fields`)
     read_only: Sequence[str] = ()
     operations: frozenset[str] = READ_ONLY
     transitions: bool = False
@@ -132,6 +134,6 @@ def _check(resource: Resource) -> None:
             raise TypeError(f"{resource.label}.patient: the patient scope needs an owner path.")
         if scope_name == "public" and set(scope.operations) - READ_ONLY:
             raise TypeError(f"{resource.label}.public: the public scope is read-only.")
-        for name in scope.fields:
+        for name in [*scope.fields, *(scope.list_fields or ())]:
             if name.split(".")[0] not in names and not hasattr(resource.model, name):
                 raise TypeError(f"{resource.label}.{scope_name}: unknown field {name!r}.")

@@ -56,31 +56,40 @@ def _choice_fields(model: type[models.Model], names: list[str]) -> list[str]:
     return result
 
 
-_BUILT: dict[tuple[str, str], type[serializers.ModelSerializer]] = {}
+_BUILT: dict[tuple[str, str, bool], type[serializers.ModelSerializer]] = {}
 
 
-def serializer_for(model: type[models.Model], scope_name: str) -> type[serializers.ModelSerializer]:
-    """The generated serializer of a model's scope, for hand-written views to reuse."""
+def serializer_for(
+    model: type[models.Model], scope_name: str, *, rows: bool = False
+) -> type[serializers.ModelSerializer]:
+    """The generated serializer of a model's scope (`rows`: its list-row variant), for reuse."""
     from hcm.lowcode.declarations import resource_for
 
     resource = resource_for(model)
-    return build_serializer(resource, scope_name, resource.scopes[scope_name])
+    return build_serializer(resource, scope_name, resource.scopes[scope_name], rows=rows)
 
 
-def build_serializer(resource: Resource, scope_name: str, scope: Scope) -> type[serializers.ModelSerializer]:
-    """One class per (model, scope), built once: the OpenAPI schema names it."""
-    key = (resource.label, scope_name)
+def build_serializer(
+    resource: Resource, scope_name: str, scope: Scope, *, rows: bool = False
+) -> type[serializers.ModelSerializer]:
+    """One class per (model, scope, variant), built once: the OpenAPI schema names it."""
+    rows = rows and scope.list_fields is not None
+    key = (resource.label, scope_name, rows)
     if key not in _BUILT:
-        _BUILT[key] = _build_serializer(resource, scope_name, scope)
+        fields = list(scope.list_fields if rows else scope.fields)
+        suffix = "Row" if rows else ""
+        _BUILT[key] = _build_serializer(resource, scope_name, scope, fields, suffix)
     return _BUILT[key]
 
 
-def _build_serializer(resource: Resource, scope_name: str, scope: Scope) -> type[serializers.ModelSerializer]:
+def _build_serializer(
+    resource: Resource, scope_name: str, scope: Scope, fields: list[str], suffix: str
+) -> type[serializers.ModelSerializer]:
     model = resource.model
-    plain = [n for n in scope.fields if "." not in n]
+    plain = [n for n in fields if "." not in n]
     attrs: dict = {}
     names = list(plain)
-    for dotted in (n for n in scope.fields if "." in n):
+    for dotted in (n for n in fields if "." in n):
         name = dotted.replace(".", "_")
         attrs[name] = serializers.ReadOnlyField(source=dotted)
         names.append(name)
@@ -95,7 +104,7 @@ def _build_serializer(resource: Resource, scope_name: str, scope: Scope) -> type
         read_only.add(scope.owner.split("__")[0])
     meta = type("Meta", (), {"model": model, "fields": names, "read_only_fields": sorted(read_only & set(plain))})
     attrs["Meta"] = meta
-    name = f"{model.__name__}{scope_name.title()}Serializer"
+    name = f"{model.__name__}{scope_name.title()}{suffix}Serializer"
     return type(name, (TenantModelSerializer,), attrs)
 
 
