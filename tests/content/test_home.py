@@ -86,3 +86,20 @@ def test_lists_carry_light_rows_and_the_detail_carries_the_body(api, hospital_a)
     detail = api.get(f"/api/v1/{hospital_a.code}/public/articles/{article.pk}/").json()
     assert detail["body"] == "正文很长"
     assert "body" not in home(api, hospital_a)["news"][0]
+
+
+@pytest.mark.django_db
+def test_public_lists_filter_and_search(api, hospital_a):
+    cardiology = make_row(Department, hospital_a, name="心血管内科", **PUBLISHED)
+    make_row(Doctor, hospital_a, name="林主任", title="chief", department=cardiology, is_expert=True, **PUBLISHED)
+    make_row(Doctor, hospital_a, name="陈医生", title="attending", specialty="高血压", **PUBLISHED)
+    base = f"/api/v1/{hospital_a.code}/public/doctors/"
+
+    def names(query):
+        return [d["name"] for d in api.get(base + query).json()["results"]]
+
+    assert names("?title=chief") == ["林主任"]
+    assert names(f"?department={cardiology.pk}&is_expert=true") == ["林主任"]
+    assert names("?search=高血压") == ["陈医生"]
+    response = api.get(base + "?title=surgeon")
+    assert response.status_code == 400 and response.json()["fields"]["title"]

@@ -12,6 +12,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.urls import include, path
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django_filters.filterset import filterset_factory
+from django_filters.rest_framework import DjangoFilterBackend, FilterSet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import filters, mixins, viewsets
@@ -135,10 +137,12 @@ def build_viewset(resource: Resource, scope_name: str, scope: Scope) -> type[Gen
     serializer_class = build_serializer(resource, scope_name, scope)
     bases = [_MIXINS[op] for op in (LIST, RETRIEVE, CREATE, UPDATE, DELETE) if op in scope.operations]
     backends = []
+    filterset_class = None
     if scope.filters:
-        from django_filters.rest_framework import DjangoFilterBackend
-
+        # Built once here: with only `filterset_fields`, django-filter would build a new
+        # FilterSet class on every request.
         backends.append(DjangoFilterBackend)
+        filterset_class = filterset_factory(resource.model, filterset=FilterSet, fields=list(scope.filters))
     if scope.search:
         backends.append(filters.SearchFilter)
     attrs = {
@@ -149,7 +153,7 @@ def build_viewset(resource: Resource, scope_name: str, scope: Scope) -> type[Gen
         "serializer_class": serializer_class,
         "queryset": resource.model._default_manager.none(),
         "filter_backends": backends,
-        "filterset_fields": list(scope.filters),
+        "filterset_class": filterset_class,
         "search_fields": list(scope.search),
         "authentication_classes": _authentication(scope_name),
         "permission_classes": {
