@@ -24,15 +24,20 @@ def is_patient_of(user, hospital) -> bool:
 
 
 class StaffPermission(BasePermission):
-    """An operator of this hospital with the model permission the action needs."""
+    """An operator whose role at this hospital grants the model permission the action needs.
+
+    Roles are per hospital: a content editor at one hospital who is a cashier at another
+    edits content only at the first.
+    """
 
     def has_permission(self, request, view) -> bool:
         user = request.user
         if not is_operator(user) or not tenancy.can_access_hospital(user, view.hospital.pk):
             return False
-        model = view.get_queryset().model
+        model = view.resource.model
         action = _ACTION_PERMS.get(view.action, "change")
-        return user.has_perm(f"{model._meta.app_label}.{action}_{model._meta.model_name}")
+        perm = f"{model._meta.app_label}.{action}_{model._meta.model_name}"
+        return user.is_superuser or perm in tenancy.hospital_permissions(user, view.hospital.pk)
 
 
 class PatientPermission(BasePermission):
