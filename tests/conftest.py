@@ -59,3 +59,19 @@ def staff_client(user) -> APIClient:
 @pytest.fixture
 def api():
     return APIClient()
+
+
+@pytest.fixture(autouse=True)
+def no_server_errors():
+    """No request anywhere in the suite may end in an unhandled exception (a 500)."""
+    from django.core.signals import got_request_exception
+
+    failures = []
+
+    def record(sender, request=None, **kwargs):
+        failures.append(getattr(request, "path", "?"))
+
+    got_request_exception.connect(record)
+    yield
+    got_request_exception.disconnect(record)
+    assert not failures, f"requests ended in a server error: {failures}"
