@@ -175,6 +175,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "hcm.lowcode.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_RATES": {"staff_token": "10/min"},
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")

@@ -8,6 +8,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from hcm.hospitals.api import StaffTokenView
 from hcm.lowcode.api import build_urlpatterns
 
 
@@ -24,6 +25,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/v1/staff/token/", StaffTokenView.as_view(), name="staff-token"),
     path("api/v1/<slug:hospital>/", include("hcm.content.urls")),
     *build_urlpatterns(),
 ]

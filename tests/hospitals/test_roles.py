@@ -53,3 +53,26 @@ def test_operator_without_membership_sees_nothing(hospital_a, api):
     client = Client()
     client.force_login(stranger)
     assert client.get("/admin/content/article/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_operator_obtains_a_token_and_wrong_passwords_are_refused_and_throttled(api, hospital_a):
+    from django.core.cache import cache
+
+    cache.clear()
+    make_operator("editor_a", hospital=hospital_a, role=Role.CONTENT_EDITOR, password="right-pass-1")
+    response = api.post("/api/v1/staff/token/", {"username": "editor_a", "password": "right-pass-1"}, format="json")
+    assert response.status_code == 200
+    token = response.json()["token"]
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert api.get(f"/api/v1/{hospital_a.code}/staff/articles/").status_code == 200
+
+    api.credentials()
+    wrong = api.post("/api/v1/staff/token/", {"username": "editor_a", "password": "nope"}, format="json")
+    assert wrong.status_code == 400 and wrong.json()["code"] == "invalid"
+    statuses = [
+        api.post("/api/v1/staff/token/", {"username": "editor_a", "password": "nope"}, format="json").status_code
+        for _ in range(10)
+    ]
+    assert statuses[-1] == 429
+    cache.clear()
