@@ -2,9 +2,11 @@
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
-from hcm.hospitals.config import HospitalConfig, config_to_data, diff_configs
+from hcm.hospitals.config import HospitalConfig, config_to_data, diff_configs, parse_config_data
 from hcm.hospitals.models import ConfigVersion, Hospital
 
 
@@ -71,9 +73,6 @@ def hospital_config_update(
 ) -> ConfigChange:
     """Save a new configuration version of an existing hospital; the code cannot change."""
     if config.code != hospital.code:
-        from django.core.exceptions import ValidationError
-        from django.utils.translation import gettext as _
-
         raise ValidationError(_("The hospital code cannot be changed (it is part of every URL)."), code="code_changed")
     with transaction.atomic():
         locked = Hospital.objects.select_for_update().get(pk=hospital.pk)
@@ -88,8 +87,6 @@ def hospital_config_update(
 
 def hospital_config_restore(*, version: ConfigVersion, author) -> ConfigChange:
     """Make an earlier version current again, as a new version (history is never rewritten)."""
-    from hcm.hospitals.config import parse_config_data
-
     config = parse_config_data(version.config, filename=f"version {version.number}")
     return hospital_config_update(
         hospital=version.hospital, config=config, author=author, source=ConfigVersion.Source.RESTORE
