@@ -117,11 +117,7 @@ class ConfigVersionAdmin(TenantAdminMixin, ModelAdmin):
         return False  # versions are history; restoring makes a new version
 
     def has_restore_permission(self, request, object_id=None):
-        hospital_ids = {
-            h.pk
-            for h in tenancy.operator_hospitals(request.user)
-            if "hospitals.change_hospital" in tenancy.hospital_permissions(request.user, h.pk)
-        }
+        hospital_ids = {h.pk for h in tenancy.hospitals_with_permission(request.user, "hospitals.change_hospital")}
         if object_id is None:
             return bool(hospital_ids)
         return self.get_queryset(request).filter(pk=object_id, hospital_id__in=hospital_ids).exists()
