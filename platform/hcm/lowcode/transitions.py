@@ -10,6 +10,7 @@ A model declares its transitions with django-fsm-2. Their `custom` dict may carr
 Conditions are pure functions; `@condition(message)` attaches the reason shown on refusal.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -71,8 +72,10 @@ def fsm_fields(model: type[models.Model]) -> list[str]:
     return [f.name for f in model._meta.fields if isinstance(f, django_fsm.FSMFieldMixin)]
 
 
+@functools.cache
 def model_transitions(model: type[models.Model]) -> dict[str, TransitionInfo]:
-    """Every transition a model declares, by method name."""
+    """Every transition a model declares, by method name (collected once per model: django-fsm
+    fixes them when the class is created, and staff lists ask for every row)."""
     found: dict[str, TransitionInfo] = {}
     for field_name in fsm_fields(model):
         field = model._meta.get_field(field_name)
