@@ -10,6 +10,8 @@ PRODUCTION = {
     "DEBUG": "0",
     "SECRET_KEY": "x7#production-secret-key-that-is-long-and-random-enough-9f3k2l1m0n",
     "ALLOWED_HOSTS": "hcm.example.org",
+    "HCM_FIELD_KEYS": "bXlfZmllbGRfa2V5X2Zvcl90ZXN0c18zMl9ieXRlcyE=",
+    "HCM_LOOKUP_KEY": "lookup-key-of-the-production-test-0123456789",
 }
 
 
@@ -36,6 +38,12 @@ def test_check_deploy_is_clean_with_production_variables(tmp_path):
 def test_secret_key_is_required_when_debug_is_off(tmp_path):
     result = manage("check", env={"DEBUG": "0", "HCM_VAR_DIR": str(tmp_path)})
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+def test_identity_keys_are_required_when_debug_is_off(tmp_path):
+    env = {k: v for k, v in PRODUCTION.items() if k != "HCM_FIELD_KEYS"}
+    result = manage("check", env={**env, "HCM_VAR_DIR": str(tmp_path)})
+    assert result.returncode != 0 and "HCM_FIELD_KEYS" in result.stderr
 
 
 def test_sqlite_by_default_with_wal_immediate_and_busy_timeout(tmp_path):

@@ -36,6 +36,8 @@ def environment() -> dict:
         "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key-not-for-production-use-0123456789"),
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
+        "HCM_FIELD_KEYS": os.environ.get("HCM_FIELD_KEYS", "YmVuY2gtb25seS1maWVsZC1rZXktMzItYnl0ZXMhISE="),
+        "HCM_LOOKUP_KEY": os.environ.get("HCM_LOOKUP_KEY", "bench-only-lookup-key"),
         "LOG_LEVEL": "WARNING",
     }
     if "DATABASE_URL" not in os.environ:

@@ -4,6 +4,8 @@ Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_URL
 (see README, "Operations").
 """
 
+import base64
+import hashlib
 from pathlib import Path
 
 import dj_database_url
@@ -42,6 +44,7 @@ INSTALLED_APPS = [
     "hcm.hospitals",
     "hcm.patients",
     "hcm.content",
+    "hcm.wallet",
 ]
 INSTALLED_APPS += env_list("HCM_EXTRA_APPS")
 
@@ -175,20 +178,39 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "hcm.lowcode.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_THROTTLE_RATES": {"staff_token": "10/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        "staff_token": "10/min",
+        "patient_sign_in": "30/min",
+        "binding": env_str("HCM_BINDING_RATE", "10/hour"),
+        "payment_password": "20/hour",
+    },
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
 
-# Authentication of each generated API scope (public has none). The patient sign-in
-# (WeChat OAuth) adds its token class to "patient".
+# Authentication of each generated API scope (public has none). Patients sign in through
+# WeChat (or the sandbox sign-in of a demo hospital) and send `Authorization: Bearer <key>`.
 HCM_API_AUTHENTICATION = {
     "staff": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "patient": [],
+    "patient": ["hcm.patients.authentication.PatientTokenAuthentication"],
 }
+HCM_PATIENT_TOKEN_TTL = int(env_str("HCM_PATIENT_TOKEN_TTL", str(30 * 86400)))  # seconds
+
+# Identity numbers are encrypted with HCM_FIELD_KEYS (comma-separated Fernet keys, newest
+# first) and matched through an HMAC keyed with HCM_LOOKUP_KEY. Both are required in
+# production and must never change (add a key in front to rotate encryption); development
+# derives them from SECRET_KEY.
+HCM_FIELD_KEYS = env_list("HCM_FIELD_KEYS") or (
+    [base64.urlsafe_b64encode(hashlib.sha256(f"fields:{SECRET_KEY}".encode()).digest()).decode()]
+    if DEBUG
+    else [env_required("HCM_FIELD_KEYS")]
+)
+HCM_LOOKUP_KEY = env_str("HCM_LOOKUP_KEY") or (
+    hashlib.sha256(f"lookup:{SECRET_KEY}".encode()).hexdigest() if DEBUG else env_required("HCM_LOOKUP_KEY")
+)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Hospital customer platform API",

@@ -130,6 +130,19 @@ def _tenant_safe_filter(model, spec):
     return spec
 
 
+class ReadOnlyAdminMixin:
+    """History and ledgers: shown and exported, never added, edited or deleted, by anyone."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class TransitionAdminMixin(FSMAdminMixin):
     """FSM buttons that run through the same transition service as the API."""
 

@@ -34,6 +34,25 @@ class Conflict(ApiError):
     default_detail = gettext_lazy("The request conflicts with the current state.")
 
 
+class DomainError(Exception):
+    """A service's refusal: a stable `code`, a message for the patient, the API status to answer.
+
+    Services raise it (or a subclass) without knowing about HTTP; the API turns it into the
+    one error shape and the admin shows its message.
+    """
+
+    status = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, fields: dict | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = str(message)
+        self.code = code or self.code
+        self.fields = fields or {}
+        if status is not None:
+            self.status = status
+
+
 _DEFAULT_CODES = {
     exceptions.ValidationError: "invalid",
     exceptions.ParseError: "malformed_request",
@@ -76,7 +95,9 @@ def error_body(*, code: str, message: str, fields: dict | None = None) -> dict:
 
 def exception_handler(exc, context):
     """DRF exception handler producing the one error shape; Django errors are converted first."""
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, DomainError):
+        exc = _api_error(exc)
+    elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
@@ -100,6 +121,12 @@ def exception_handler(exc, context):
         code = next((c for cls, c in _DEFAULT_CODES.items() if isinstance(exc, cls)), "error")
         body = error_body(code=code, message=_default_message(exc))
     return Response(body, status=response.status_code, headers=_headers(response))
+
+
+def _api_error(error: DomainError) -> ApiError:
+    api_error = ApiError(error.message, code=error.code, fields=error.fields)
+    api_error.status_code = error.status
+    return api_error
 
 
 def _default_message(exc) -> str:

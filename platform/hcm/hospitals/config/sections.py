@@ -283,9 +283,17 @@ class HospitalConfig(_Section):
     integrations: Integrations = Integrations()
 
     def has_feature(self, name: str) -> bool:
-        """Whether the feature `name` is switched on."""
-        return name in self.features
+        """Whether the feature `name` is switched on (listed, or derived from other settings)."""
+        derived = DERIVED_FEATURES.get(name)
+        return derived(self) if derived else name in self.features
 
     def method_available(self, name: str) -> bool:
         """Whether patients may pay with `name` (see `Payments.method_available`)."""
         return self.payments.method_available(name)
+
+
+# Features that are not listed under `features` but follow from other settings.
+DERIVED_FEATURES = {
+    # The prepaid balance card exists where patients may pay with it or top it up online.
+    "balance": lambda config: "balance" in config.payments.methods or "recharge" in config.features,
+}

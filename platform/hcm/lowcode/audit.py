@@ -1,0 +1,28 @@
+"""Recording sensitive reads and operator actions that are not state transitions."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+from hcm.lowcode.models import AuditEntry
+from hcm.lowcode.transitions import actor_label
+
+
+def client_ip(request) -> str | None:
+    """The client's address as the nearest proxy saw it (REMOTE_ADDR; never a forgeable header)."""
+    return getattr(request, "META", {}).get("REMOTE_ADDR") or None
+
+
+def audit_record(*, obj: models.Model, action: str, actor, request=None, detail: dict | None = None) -> AuditEntry:
+    """Write one audit entry about `obj` (a row of a hospital) by `actor`."""
+    return AuditEntry.objects.create(
+        hospital_id=obj.hospital_id,
+        action=action,
+        content_type=ContentType.objects.get_for_model(type(obj)),
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:200],
+        actor=actor if isinstance(actor, get_user_model()) else None,
+        actor_label=actor_label(actor),
+        ip_address=client_ip(request),
+        detail={k: str(v) for k, v in (detail or {}).items()},
+    )
