@@ -62,6 +62,16 @@ def api():
 
 
 @pytest.fixture(autouse=True)
+def fresh_cache():
+    """Throttle counters and cached values never leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def no_server_errors():
     """No request anywhere in the suite may end in an unhandled exception (a 500)."""
     from django.core.signals import got_request_exception

@@ -8,11 +8,21 @@ from model_bakery import baker
 from hcm.hospitals.models import Membership
 from hcm.hospitals.roles import Role
 from hcm.lowcode.tenancy_checks import is_tenant_model
-from hcm.patients.models import WechatAccount
+from hcm.patients.identity import id_number_check_digit
+from hcm.patients.models import PatientRecord, WechatAccount
+
+
+def id_number(birth: str = "19900101", serial: int | None = None) -> str:
+    """A valid resident ID number (right check digit) born on `birth`."""
+    serial = uuid.uuid4().int % 1000 if serial is None else serial
+    first17 = f"350321{birth}{serial:03d}"
+    return first17 + id_number_check_digit(first17)
 
 
 def make_row(model, hospital, **values):
     """One saved row of `model` at `hospital`; tenant foreign keys point at the same hospital."""
+    if model is WechatAccount:
+        values.setdefault("current_patient", None)  # optional: no record made behind the test's back
     for field in model._meta.fields:
         if field.name in values or field.name == "hospital" or not field.many_to_one:
             continue
@@ -20,6 +30,11 @@ def make_row(model, hospital, **values):
             values[field.name] = make_row(field.related_model, hospital)
     if model is WechatAccount:
         values.setdefault("openid", uuid.uuid4().hex)
+    if model is PatientRecord:
+        values.setdefault("medical_card_number", uuid.uuid4().hex[:12])
+        values.setdefault("name", "尤小明")
+        values.setdefault("id_number", id_number())
+        values.setdefault("phone", "13812345678")
     if model is Membership:
         values.setdefault("role", Role.CASHIER)
     return baker.make(model, hospital=hospital, **values)

@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/staff/token/", StaffTokenView.as_view(), name="staff-token"),
     path("api/v1/<slug:hospital>/", include("hcm.content.urls")),
+    path("api/v1/<slug:hospital>/patient/", include("hcm.patients.api")),
     *build_urlpatterns(),
 ]
 if settings.DEBUG:

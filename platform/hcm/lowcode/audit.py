@@ -26,3 +26,24 @@ def audit_record(*, obj: models.Model, action: str, actor, request=None, detail:
         ip_address=client_ip(request),
         detail={k: str(v) for k, v in (detail or {}).items()},
     )
+
+
+def audit_export(*, queryset, action: str, actor, request=None) -> list[AuditEntry]:
+    """One audit entry per hospital whose rows an export contained, with the row count."""
+    model = queryset.model
+    content_type = ContentType.objects.get_for_model(model)
+    counts = queryset.order_by().values("hospital_id").annotate(rows=models.Count("pk"))
+    return AuditEntry.objects.bulk_create(
+        AuditEntry(
+            hospital_id=row["hospital_id"],
+            action=action,
+            content_type=content_type,
+            object_id="*",
+            object_repr=str(model._meta.verbose_name_plural)[:200],
+            actor=actor if isinstance(actor, get_user_model()) else None,
+            actor_label=actor_label(actor),
+            ip_address=client_ip(request),
+            detail={"rows": str(row["rows"])},
+        )
+        for row in counts
+    )

@@ -71,6 +71,7 @@ class Resource:
     import_fields: Sequence[str] | None = None  # None: no import/export
     import_id_fields: Sequence[str] = ("id",)
     admin_mixins: Sequence[type] = ()
+    resource_mixins: Sequence[type] = ()  # bases of the generated import/export resource
     staff: Scope | None = None
     patient: Scope | None = None
     public: Scope | None = None

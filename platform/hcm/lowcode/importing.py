@@ -42,6 +42,36 @@ class HospitalWidget(widgets.ForeignKeyWidget):
             raise ValueError(_("Unknown hospital code “%(code)s”.") % {"code": value}) from None
 
 
+class ChoiceWidget(widgets.CharWidget):
+    """A choice read from its stored value or its label in any language (男 / Male / male);
+    exported as the label of the operator's language, which imports back to the same value."""
+
+    def __init__(self, choices):
+        super().__init__()
+        self.choices = list(choices)
+
+    def clean(self, value, row=None, **kwargs):
+        text = super().clean(value, row, **kwargs)
+        text = (text or "").strip()
+        if not text:
+            return text
+        for stored, label in self.choices:
+            if text.lower() in {str(stored).lower(), str(label).lower(), _label_in_english(label).lower()}:
+                return stored
+        allowed = "、".join(str(label) for _stored, label in self.choices)
+        raise ValueError(_("“%(value)s” is not one of: %(allowed)s.") % {"value": text, "allowed": allowed})
+
+    def render(self, value, obj=None, **kwargs):
+        return str(dict(self.choices).get(value, value or ""))
+
+
+def _label_in_english(label) -> str:
+    from django.utils import translation
+
+    with translation.override("en"):
+        return str(label)
+
+
 class TenantModelResource(resources.ModelResource):
     """Base of generated resources; `hospital_ids=None` means every hospital."""
 
@@ -104,6 +134,8 @@ def build_import_resource(resource: Resource) -> type[TenantModelResource]:
         if name != "hospital" and field.many_to_one and is_tenant_model(field.related_model):
             widget = TenantForeignKeyWidget(field.related_model, _natural_key(field.related_model), owner=None)
             attrs[name] = fields.Field(attribute=name, column_name=name, widget=widget)
+        elif getattr(field, "choices", None) and name not in fsm_fields(model):
+            attrs[name] = fields.Field(attribute=name, column_name=name, widget=ChoiceWidget(field.choices))
     meta = type(
         "Meta",
         (),
@@ -118,4 +150,4 @@ def build_import_resource(resource: Resource) -> type[TenantModelResource]:
         },
     )
     attrs["Meta"] = meta
-    return type(f"{model.__name__}ImportResource", (TenantModelResource,), attrs)
+    return type(f"{model.__name__}ImportResource", (*resource.resource_mixins, TenantModelResource), attrs)

@@ -1,6 +1,7 @@
 """`Authorization: Bearer <key>`: the patient API token issued at sign-in."""
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from hcm.patients.models import PatientToken
@@ -18,3 +19,17 @@ class PatientTokenAuthentication(authentication.TokenAuthentication):
 
     def authenticate_header(self, request):
         return self.keyword
+
+
+class PatientTokenScheme(OpenApiAuthenticationExtension):
+    """How the OpenAPI schema (and Swagger UI's Authorize button) describes the patient token."""
+
+    target_class = PatientTokenAuthentication
+    name = "patientToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The token of POST /api/v1/{hospital}/patient/auth/wechat/ (or auth/sandbox/ in demos).",
+        }

@@ -36,7 +36,7 @@ class PatientRecord(models.Model):
         "hospitals.Hospital", on_delete=models.CASCADE, related_name="patient_records", verbose_name=_("hospital")
     )
     medical_card_number = models.CharField(_("medical card number"), max_length=32)
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, default=Gender.UNKNOWN)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     id_number = EncryptedCharField(
@@ -85,7 +85,7 @@ class PatientRecord(models.Model):
     def masked_card_number(self) -> str:
         return identity.mask_tail(self.medical_card_number)
 
-    masked_name.fget.short_description = _("name")
+    masked_name.fget.short_description = _("full name")
     masked_id_number.fget.short_description = _("ID number")
     masked_phone.fget.short_description = _("phone")
 
