@@ -91,6 +91,12 @@ class TenantModelResource(resources.ModelResource):
     def get_queryset(self):
         return self.limit_to_hospitals(super().get_queryset(), "hospital_id")
 
+    def before_import(self, dataset, **kwargs):
+        # An operator of one hospital uploads files without a hospital column.
+        if "hospital" not in (dataset.headers or []) and self.default_hospital:
+            dataset.append_col([self.default_hospital] * len(dataset), header="hospital")
+        super().before_import(dataset, **kwargs)
+
     def before_import_row(self, row, **kwargs):
         if not row.get("hospital") and self.default_hospital:
             row["hospital"] = self.default_hospital
