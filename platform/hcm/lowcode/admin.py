@@ -187,6 +187,7 @@ def build_admin(resource: Resource) -> type[admin.ModelAdmin]:
         "search_fields": list(resource.search_fields),
         "ordering": list(resource.ordering) or None,
         "readonly_fields": list(resource.readonly_fields),
+        "autocomplete_fields": list(resource.autocomplete_fields),
         "list_select_related": list(resource.select_related) or False,
         "list_filter_submit": True,
         "warn_unsaved_form": True,

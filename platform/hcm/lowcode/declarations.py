@@ -65,6 +65,7 @@ class Resource:
     search_fields: Sequence[str] = ()
     ordering: Sequence[str] = ()
     readonly_fields: Sequence[str] = ()
+    autocomplete_fields: Sequence[str] = ()  # foreign keys to large tables (patients): a search box
     fieldsets: Sequence | None = None
     select_related: Sequence[str] = ()
     prefetch_related: Sequence[str] = ()

@@ -1,5 +1,7 @@
 """manage.py demo_accounts: one demo operator per role and hospital (development only)."""
 
+import json
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -50,3 +52,20 @@ class Command(BaseCommand):
         width = max(len(r[0]) for r in rows)
         for username, where, role in rows:
             self.stdout.write(f"  {username.ljust(width)}  {where}  {role}")
+        self._print_demo_patients()
+
+    def _print_demo_patients(self) -> None:
+        """How to act as a patient of each sandbox hospital from the API docs page."""
+        from hcm.patients.models import PatientRecord
+
+        for hospital in Hospital.objects.order_by("code"):
+            config = hospital.settings
+            patient = PatientRecord.objects.filter(hospital=hospital).order_by("medical_card_number").first()
+            if not config.integrations.wechat.sandbox or patient is None:
+                continue
+            values = {field: getattr(patient, field) for field in config.binding.identify_by}
+            self.stdout.write(
+                f"Demo patient of {hospital.code}: POST /api/v1/{hospital.code}/patient/auth/sandbox/ "
+                f'{{"openid": "demo-{hospital.code}"}}, then POST /api/v1/{hospital.code}/patient/bindings/ '
+                + json.dumps(values, ensure_ascii=False)
+            )
