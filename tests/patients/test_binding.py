@@ -6,7 +6,7 @@ import pytest
 from hcm.patients.models import Binding, PatientRecord, WechatAccount
 from tests.conftest import make_hospital
 from tests.factories import id_number
-from tests.patients.conftest import bind, record, signed_in
+from tests.patients.conftest import record, signed_in
 
 URL = "/api/v1/hospa/patient/bindings/"
 
@@ -188,16 +188,19 @@ def test_hospital_that_lets_patients_register_creates_the_record(db):
     client = signed_in(WechatAccount.objects.create(hospital=hospital, openid="o1"))
     number = id_number("19880808", 88)
 
-    response = client.post(
-        "/api/v1/openh/patient/bindings/", {"name": "新病人", "id_number": number}, format="json"
-    )
+    response = client.post("/api/v1/openh/patient/bindings/", {"name": "新病人", "id_number": number}, format="json")
 
     assert response.status_code == 201, response.json()
     created = PatientRecord.objects.get(hospital=hospital)
     assert (created.name, created.id_number, created.source) == ("新病人", number, PatientRecord.Source.PATIENT)
     assert created.medical_card_number.startswith("W")
     again = signed_in(WechatAccount.objects.create(hospital=hospital, openid="o2"))
-    assert again.post("/api/v1/openh/patient/bindings/", {"name": "新病人", "id_number": number}, format="json").status_code == 201
+    assert (
+        again.post(
+            "/api/v1/openh/patient/bindings/", {"name": "新病人", "id_number": number}, format="json"
+        ).status_code
+        == 201
+    )
     assert PatientRecord.objects.filter(hospital=hospital).count() == 1  # matched, not registered twice
 
 

@@ -19,15 +19,31 @@ def wechat_answers_code(code: str, *, openid: str = "oPatient01", scope: str = "
         TOKEN_URL,
         match=[
             query_param_matcher(
-                {"appid": "wx0123456789abcdef", "secret": "app-secret", "code": code, "grant_type": "authorization_code"}
+                {
+                    "appid": "wx0123456789abcdef",
+                    "secret": "app-secret",
+                    "code": code,
+                    "grant_type": "authorization_code",
+                }
             )
         ],
-        json={"access_token": "ACCESS", "expires_in": 7200, "refresh_token": "REFRESH", "openid": openid, "scope": scope},
+        json={
+            "access_token": "ACCESS",
+            "expires_in": 7200,
+            "refresh_token": "REFRESH",
+            "openid": openid,
+            "scope": scope,
+        },
     )
     responses.get(
         USERINFO_URL,
         match=[query_param_matcher({"access_token": "ACCESS", "openid": openid, "lang": "zh_CN"})],
-        json={"openid": openid, "nickname": "小明妈妈", "headimgurl": "https://thirdwx.qlogo.cn/a.png", "unionid": "u-1"},
+        json={
+            "openid": openid,
+            "nickname": "小明妈妈",
+            "headimgurl": "https://thirdwx.qlogo.cn/a.png",
+            "unionid": "u-1",
+        },
     )
 
 
@@ -129,7 +145,9 @@ def test_authorize_url_sends_the_browser_to_the_hospitals_official_account(api, 
 
 
 def test_sandbox_sign_in_works_where_the_config_says_sandbox(api, hospital):
-    response = api.post("/api/v1/hospa/patient/auth/sandbox/", {"openid": "demo-user-1", "nickname": "演示"}, format="json")
+    response = api.post(
+        "/api/v1/hospa/patient/auth/sandbox/", {"openid": "demo-user-1", "nickname": "演示"}, format="json"
+    )
     assert response.status_code == 200
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['token']}")
     assert api.get("/api/v1/hospa/patient/me/").json()["account"]["nickname"] == "演示"

@@ -8,7 +8,15 @@ from hcm.lowcode.models import AuditEntry, TransitionLog
 @register
 class TransitionLogResource(Resource):
     model = TransitionLog
-    list_display = ["created_at", "content_type", "object_id", "transition", "source_state", "target_state", "actor_label"]
+    list_display = [
+        "created_at",
+        "content_type",
+        "object_id",
+        "transition",
+        "source_state",
+        "target_state",
+        "actor_label",
+    ]
     list_filter = ["transition", "content_type", "created_at"]
     search_fields = ["object_id", "actor_label"]
     select_related = ["content_type"]

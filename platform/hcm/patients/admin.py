@@ -1,7 +1,6 @@
 """What the generated patient admin cannot express: who may see full identities, and the trail
 left when they do."""
 
-
 from hcm.lowcode.audit import audit_export, audit_record
 from hcm.lowcode.models import AuditEntry
 from hcm.patients import identity
@@ -54,7 +53,9 @@ class PatientRecordAdminMixin:
     def get_data_for_export(self, request, queryset, **kwargs):
         data = super().get_data_for_export(request, queryset, **kwargs)
         if "id_number" in data.headers:
-            audit_export(queryset=queryset, action=AuditEntry.Action.EXPORT_IDENTITY, actor=request.user, request=request)
+            audit_export(
+                queryset=queryset, action=AuditEntry.Action.EXPORT_IDENTITY, actor=request.user, request=request
+            )
         return data
 
 

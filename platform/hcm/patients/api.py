@@ -116,7 +116,11 @@ class SandboxSignInView(_SignInEndpoint):
 
 class SignOutView(PatientEndpoint, APIView):
     @extend_schema(
-        tags=[SIGN_IN_TAG], summary="Revoke this token", parameters=[HOSPITAL_PARAMETER], request=None, responses={204: None}
+        tags=[SIGN_IN_TAG],
+        summary="Revoke this token",
+        parameters=[HOSPITAL_PARAMETER],
+        request=None,
+        responses={204: None},
     )
     def post(self, request, hospital: str):
         services.sign_out(token=request.auth)

@@ -27,4 +27,6 @@ class EncryptedCharField(models.TextField):
 
     def formfield(self, **kwargs):
         # A one-line input of the plain value's length, not TextField's textarea.
-        return models.Field.formfield(self, **{"form_class": forms.CharField, "max_length": self.plain_max_length, **kwargs})
+        return models.Field.formfield(
+            self, **{"form_class": forms.CharField, "max_length": self.plain_max_length, **kwargs}
+        )

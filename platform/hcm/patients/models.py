@@ -39,9 +39,7 @@ class PatientRecord(models.Model):
     name = models.CharField(_("full name"), max_length=50)
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, default=Gender.UNKNOWN)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
-    id_number = EncryptedCharField(
-        _("ID number"), max_length=18, blank=True, validators=[identity.validate_id_number]
-    )
+    id_number = EncryptedCharField(_("ID number"), max_length=18, blank=True, validators=[identity.validate_id_number])
     id_number_hash = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     phone = models.CharField(_("phone"), max_length=11, blank=True, validators=[identity.validate_phone])
     source = models.CharField(_("source"), max_length=16, choices=Source.choices, default=Source.HOSPITAL)
