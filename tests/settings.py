@@ -11,6 +11,7 @@ from hcm.settings import INSTALLED_APPS, Q_CLUSTER, SPECTACULAR_SETTINGS, VAR_DI
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 Q_CLUSTER = {**Q_CLUSTER, "sync": True}
+HCM_NOTIFICATION_BACKEND = "locmem"
 MEDIA_ROOT = VAR_DIR / "test-media"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 HCM_EXTRA_ROLE_GRANTS = {"hospital_admin": {"testapp": "*"}, "customer_service": {"testapp": ("view",)}}

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "hcm.patients",
     "hcm.content",
     "hcm.wallet",
+    "hcm.catalog",
+    "hcm.notifications",
 ]
 INSTALLED_APPS += env_list("HCM_EXTRA_APPS")
 
@@ -245,6 +247,10 @@ IMPORT_EXPORT_USE_TRANSACTIONS = True
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+
+# Where notifications go: "console" (development: the log), "locmem" (tests: a list),
+# "wechat" (template messages through each hospital's official account).
+HCM_NOTIFICATION_BACKEND = env_str("HCM_NOTIFICATION_BACKEND", "console" if DEBUG else "wechat")
 
 # Secrets of hospitals (WeChat keys, ...) are read from these variables by name.
 HCM_CONFIG_DIR = BASE_DIR / "configs"
