@@ -72,6 +72,16 @@ def fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def notification_outbox():
+    """Notifications sent by a test (the locmem backend), empty at the start of each test."""
+    from hcm.notifications import backends
+
+    backends.reset()
+    yield backends.outbox
+    backends.reset()
+
+
+@pytest.fixture(autouse=True)
 def no_server_errors():
     """No request anywhere in the suite may end in an unhandled exception (a 500)."""
     from django.core.signals import got_request_exception

@@ -24,7 +24,7 @@ def make_row(model, hospital, **values):
     if model is WechatAccount:
         values.setdefault("current_patient", None)  # optional: no record made behind the test's back
     for field in model._meta.fields:
-        if field.name in values or field.name == "hospital" or not field.many_to_one:
+        if field.name in values or field.name == "hospital" or not (field.many_to_one or field.one_to_one):
             continue
         if is_tenant_model(field.related_model):
             values[field.name] = make_row(field.related_model, hospital)

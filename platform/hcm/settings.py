@@ -231,6 +231,10 @@ SPECTACULAR_SETTINGS = {
         "PageKindEnum": "hcm.content.models.Page.Kind",
         "ArticleKindEnum": "hcm.content.models.Article.Kind",
         "PublishStateEnum": "hcm.content.models.PublishState",
+        "LedgerEntryKindEnum": "hcm.wallet.models.LedgerEntry.Kind",
+        "GenderEnum": "hcm.patients.models.Gender",
+        "NotificationEventEnum": "hcm.notifications.models.EVENT_CHOICES",
+        "NotificationStateEnum": "hcm.notifications.models.Notification.State",
     },
 }
 

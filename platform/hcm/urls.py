@@ -28,6 +28,7 @@ urlpatterns = [
     path("api/v1/staff/token/", StaffTokenView.as_view(), name="staff-token"),
     path("api/v1/<slug:hospital>/", include("hcm.content.urls")),
     path("api/v1/<slug:hospital>/patient/", include("hcm.patients.api")),
+    path("api/v1/<slug:hospital>/patient/", include("hcm.wallet.api")),
     *build_urlpatterns(),
 ]
 if settings.DEBUG:

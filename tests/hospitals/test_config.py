@@ -356,7 +356,7 @@ def test_unknown_notification_event_is_refused():
 
     assert issue.line == 6
     assert issue.path == "notifications.wechat_templates.order_payed"
-    assert issue.message.startswith("expected one of: order_paid, order_cancelled, appointment_booked")
+    assert issue.message.startswith("expected one of: order_placed, order_paid, order_cancelled, appointment_booked")
 
 
 def test_yaml_syntax_error_names_the_line():

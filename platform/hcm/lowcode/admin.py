@@ -142,6 +142,9 @@ class ReadOnlyAdminMixin:
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_import_permission(self, request, *args, **kwargs):
+        return False
+
 
 class TransitionAdminMixin(FSMAdminMixin):
     """FSM buttons that run through the same transition service as the API."""

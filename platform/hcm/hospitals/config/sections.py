@@ -213,7 +213,8 @@ class Distribution(_Section):
 class Sms(_Section):
     """Text messages."""
 
-    provider: Literal["console", "none"] = "console"
+    # "none" by default: the console provider writes verification codes to the log (demos only).
+    provider: Literal["console", "none"] = "none"
     sign: str = ""
     templates: dict[str, str] = Field(default_factory=dict)
 
@@ -249,6 +250,8 @@ class WechatIntegration(_Section):
     app_secret_env: EnvVarName | None = None
     mch_id: MerchantId = ""
     api_key_env: EnvVarName | None = None
+    cert_path_env: EnvVarName | None = Field(None, description="Variable holding the merchant certificate's path.")
+    key_path_env: EnvVarName | None = Field(None, description="Variable holding the certificate key's path.")
     notify_base_url: str = Field("", description="An http:// or https:// URL.")
 
     @model_validator(mode="after")

@@ -17,6 +17,7 @@ Feature = Literal["site", "mall", "appointments", "reports", "recharge", "outpat
 PaymentMethod = Literal["balance", "at_hospital", "wechat"]
 IdentityField = Literal["name", "id_number", "phone", "medical_card_number"]
 NotificationEvent = Literal[
+    "order_placed",
     "order_paid",
     "order_cancelled",
     "appointment_booked",

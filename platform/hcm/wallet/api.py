@@ -1,0 +1,109 @@
+"""The patient's balance card: summary, payment password change and ledger.
+
+Mounted under /api/v1/<hospital>/patient/. Everything is about the WeChat account's current
+person; another person's card is never reachable from here.
+"""
+
+from django.urls import path
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from hcm.lowcode.api import ERROR_RESPONSE, HOSPITAL_PARAMETER
+from hcm.lowcode.errors import DomainError
+from hcm.lowcode.pagination import PageNumberPagination
+from hcm.lowcode.permissions import PatientPermission
+from hcm.lowcode.scoping import HospitalScopedMixin
+from hcm.patients.authentication import PatientTokenAuthentication
+from hcm.patients.selectors import require_current_patient
+from hcm.wallet import selectors, services
+from hcm.wallet.models import LedgerEntry
+from hcm.wallet.serializers import LedgerEntrySerializer, PasswordChangeSerializer, WalletSerializer, wallet_summary
+
+TAG = "patient · wallet"
+NO_BINDING = OpenApiResponse(description="{code: binding_required, ...}: bind a patient record first.")
+
+
+class WalletEndpoint(HospitalScopedMixin):
+    """The signed-in patient of this hospital, where the balance card is switched on."""
+
+    feature = "balance"
+    authentication_classes = [PatientTokenAuthentication]
+    permission_classes = [PatientPermission]
+
+
+class PaymentPasswordThrottle(SimpleRateThrottle):
+    """Guesses of the payment password per WeChat account, on top of the card's own lock."""
+
+    scope = "payment_password"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": f"wx:{request.user.pk}"}
+
+
+class WalletView(WalletEndpoint, APIView):
+    """The card of the account's current person: masked holder and number, balance, lock."""
+
+    @extend_schema(
+        tags=[TAG],
+        summary="The current person's balance card (has_card false and balance 0.00 without one)",
+        parameters=[HOSPITAL_PARAMETER],
+        responses={200: WalletSerializer, 409: NO_BINDING},
+    )
+    def get(self, request, hospital: str):
+        patient = require_current_patient(request.user)
+        account = selectors.account_for_patient(patient)
+        return Response(wallet_summary(hospital=self.hospital, patient=patient, account=account))
+
+
+class PasswordChangeView(WalletEndpoint, APIView):
+    """The patient changes the payment password; wrong old passwords lock the card as payments do."""
+
+    throttle_classes = [PaymentPasswordThrottle]
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Change the payment password (wrong old passwords count towards the lock)",
+        parameters=[HOSPITAL_PARAMETER],
+        request=PasswordChangeSerializer,
+        responses={200: WalletSerializer, 400: ERROR_RESPONSE, 409: ERROR_RESPONSE, 429: ERROR_RESPONSE},
+    )
+    def post(self, request, hospital: str):
+        patient = require_current_patient(request.user)
+        body = PasswordChangeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        account = selectors.account_for_patient(patient)
+        if account is None:
+            raise DomainError(_("You do not have a balance card yet."), code="no_card", status=409)
+        services.password_change(account=account, **body.validated_data)
+        return Response(wallet_summary(hospital=self.hospital, patient=patient, account=account))
+
+
+class EntryListView(WalletEndpoint, generics.ListAPIView):
+    """Every credit and debit of the current person's card, with the balance after it."""
+
+    serializer_class = LedgerEntrySerializer
+    pagination_class = PageNumberPagination
+    queryset = LedgerEntry.objects.none()
+
+    def get_queryset(self):
+        return selectors.patient_entries(require_current_patient(self.request.user))
+
+    @extend_schema(
+        tags=[TAG],
+        summary="The current person's balance ledger, newest first",
+        parameters=[HOSPITAL_PARAMETER],
+        responses={200: LedgerEntrySerializer(many=True), 409: NO_BINDING},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+urlpatterns = [
+    path("wallet/", WalletView.as_view(), name="patient-wallet"),
+    path("wallet/password/", PasswordChangeView.as_view(), name="patient-wallet-password"),
+    path("wallet/entries/", EntryListView.as_view(), name="patient-wallet-entries"),
+]

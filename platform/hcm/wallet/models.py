@@ -1,0 +1,147 @@
+"""Prepaid balance cards and their immutable ledger (DESIGN §6).
+
+A card belongs to one patient record; its balance only changes through a ledger entry written
+in the same transaction, with the card row locked, so the stored balance always equals the
+sum of its entries. Database constraints keep the balance from going negative and forbid
+booking the same cause twice.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from hcm.patients.identity import mask_tail
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class BalanceAccount(models.Model):
+    """A patient record's prepaid card: balance, payment password and its lock."""
+
+    hospital = models.ForeignKey(
+        "hospitals.Hospital", on_delete=models.PROTECT, related_name="balance_accounts", verbose_name=_("hospital")
+    )
+    patient = models.OneToOneField(
+        "patients.PatientRecord",
+        on_delete=models.PROTECT,
+        related_name="balance_account",
+        verbose_name=_("patient record"),
+    )
+    card_number = models.CharField(_("card number"), max_length=16)
+    balance = models.DecimalField(_("balance"), **MONEY, default=0, editable=False)
+    password = models.CharField(_("payment password"), max_length=128, editable=False)
+    failed_attempts = models.PositiveSmallIntegerField(_("wrong password attempts"), default=0, editable=False)
+    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True, editable=False)
+    password_changed_at = models.DateTimeField(_("password changed at"), default=timezone.now, editable=False)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("issued by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("balance card")
+        verbose_name_plural = _("balance cards")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["hospital", "card_number"], name="balance_account_unique_card"),
+            models.CheckConstraint(condition=Q(balance__gte=0), name="balance_account_balance_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.masked_card_number
+
+    @property
+    def masked_holder(self) -> str:
+        return self.patient.masked_name
+
+    @property
+    def masked_card_number(self) -> str:
+        return mask_tail(self.card_number)
+
+    def is_locked(self, now=None) -> bool:
+        return self.locked_until is not None and self.locked_until > (now or timezone.now())
+
+    masked_holder.fget.short_description = _("holder")
+    masked_card_number.fget.short_description = _("card number")
+
+
+class LedgerEntryImmutable(Exception):
+    """Ledger entries are written once and never changed or deleted."""
+
+
+class LedgerEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise LedgerEntryImmutable("Ledger entries cannot be changed.")
+
+    def delete(self):
+        raise LedgerEntryImmutable("Ledger entries cannot be deleted.")
+
+
+class LedgerEntry(models.Model):
+    """One change of a card's balance: credits positive, debits negative, never edited."""
+
+    class Kind(models.TextChoices):
+        COUNTER_TOPUP = "counter_topup", _("Counter top-up")
+        ONLINE_RECHARGE = "online_recharge", _("Online recharge")
+        PURCHASE = "purchase", _("Purchase")
+        REFUND = "refund", _("Refund")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+
+    hospital = models.ForeignKey(
+        "hospitals.Hospital", on_delete=models.PROTECT, related_name="ledger_entries", verbose_name=_("hospital")
+    )
+    account = models.ForeignKey(
+        BalanceAccount, on_delete=models.PROTECT, related_name="entries", verbose_name=_("balance card")
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    balance_after = models.DecimalField(_("balance after"), **MONEY)
+    reference = models.CharField(
+        _("reference"), max_length=64, blank=True, default="", help_text=_("What caused it, e.g. mall.order:123.")
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True, default="")
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("operator"),
+    )
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    objects = LedgerEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="ledger_entry_amount_not_zero"),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_entry_balance_not_negative"),
+            # The same cause is booked once: idempotent callbacks and retries rely on it.
+            models.UniqueConstraint(
+                fields=["account", "kind", "reference"],
+                condition=~Q(reference=""),
+                name="ledger_entry_unique_reference",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount:+}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise LedgerEntryImmutable("Ledger entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerEntryImmutable("Ledger entries cannot be deleted.")
