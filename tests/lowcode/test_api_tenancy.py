@@ -2,6 +2,7 @@
 
 import pytest
 
+from hcm.content.models import Publishable
 from hcm.lowcode.declarations import DELETE, LIST, RETRIEVE, UPDATE, registry
 from hcm.lowcode.tenancy_checks import tenant_relations
 from hcm.lowcode.transitions import model_transitions
@@ -29,8 +30,7 @@ def ids(resources):
 
 
 def visible_values(resource) -> dict:
-    field_names = {f.name for f in resource.model._meta.fields}
-    return {"state": "published"} if "state" in field_names and resource.label.startswith("content.") else {}
+    return {"state": "published"} if issubclass(resource.model, Publishable) else {}
 
 
 def url(hospital, scope, resource, pk=None, suffix=""):
@@ -77,11 +77,15 @@ def test_staff_cannot_point_a_row_at_another_hospitals_rows(resource, hospital_a
     client = staff_client(admin_a)
     for field in writable:
         foreign = make_row(field.related_model, hospital_b)
-        response = client.patch(url(hospital_a, "staff", resource, mine.pk), {field.name: foreign.pk}, format="json")
+        value = [foreign.pk] if field.many_to_many else foreign.pk
+        response = client.patch(url(hospital_a, "staff", resource, mine.pk), {field.name: value}, format="json")
         assert response.status_code == 400, field.name
         assert field.name in response.json()["fields"]
         mine.refresh_from_db()
-        assert getattr(mine, f"{field.name}_id") != foreign.pk
+        if field.many_to_many:
+            assert not getattr(mine, field.name).filter(pk=foreign.pk).exists()
+        else:
+            assert getattr(mine, f"{field.name}_id") != foreign.pk
 
 
 @pytest.mark.django_db

@@ -6,6 +6,7 @@ stable for client developers; `fields` maps input names to their messages.
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -97,6 +98,8 @@ def exception_handler(exc, context):
     """DRF exception handler producing the one error shape; Django errors are converted first."""
     if isinstance(exc, DomainError):
         exc = _api_error(exc)
+    elif isinstance(exc, (ProtectedError, RestrictedError)):
+        exc = Conflict(_("This item is still in use and cannot be deleted."), code="in_use")
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

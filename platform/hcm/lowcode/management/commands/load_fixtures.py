@@ -2,10 +2,12 @@
 
 Each hospital folder in fixtures/ has a manifest.yaml listing, in order, the files to import
 and the resource (app_label.model) they belong to, plus an optional transition to run on the
-imported rows (for example `publish`); its media/ folder (images the rows name) is copied to
+imported rows (for example `publish`), or a `loader` (a dotted path) for rows that only a
+service may write, such as balance cards; its media/ folder (images the rows name) is copied to
 MEDIA_ROOT first. Loading twice updates rows instead of duplicating them.
 """
 
+import csv
 import shutil
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from hcm.hospitals.models import Hospital
 from hcm.lowcode.declarations import resource_for
@@ -47,6 +50,10 @@ class Command(BaseCommand):
                 shutil.copyfile(path, target)
 
     def _load(self, hospital: Hospital, folder: Path, entry: dict) -> None:
+        if "loader" in entry:  # rows only a service may write (e.g. balance cards): fn(hospital, rows) -> str
+            rows = list(csv.DictReader((folder / entry["file"]).read_text(encoding="utf-8").splitlines()))
+            self.stdout.write(f"{hospital.code} {entry['file']}: " + import_string(entry["loader"])(hospital, rows))
+            return
         model = apps.get_model(entry["resource"])
         declared = resource_for(model)
         if declared is None or declared.import_fields is None:
