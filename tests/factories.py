@@ -1,10 +1,12 @@
 """Rows of any registered model for a given hospital, with related rows of the same hospital."""
 
 import uuid
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from model_bakery import baker
 
+from hcm.catalog.models import Category, Product
 from hcm.hospitals.models import Membership
 from hcm.hospitals.roles import Role
 from hcm.lowcode.tenancy_checks import is_tenant_model
@@ -23,6 +25,9 @@ def make_row(model, hospital, **values):
     """One saved row of `model` at `hospital`; tenant foreign keys point at the same hospital."""
     if model is WechatAccount:
         values.setdefault("current_patient", None)  # optional: no record made behind the test's back
+    if model is Product and "category" not in values:
+        # A product is on sale only in a published category: a published product gets one.
+        values["category"] = make_row(Category, hospital, state=values.get("state", "draft"))
     for field in model._meta.fields:
         if field.name in values or field.name == "hospital" or not (field.many_to_one or field.one_to_one):
             continue
@@ -30,6 +35,10 @@ def make_row(model, hospital, **values):
             values[field.name] = make_row(field.related_model, hospital)
     if model is WechatAccount:
         values.setdefault("openid", uuid.uuid4().hex)
+    if model._meta.label_lower == "mall.orderitem":  # amount = unit price * quantity (a constraint)
+        values.setdefault("unit_price", Decimal("10.00"))
+        values.setdefault("quantity", 1)
+        values.setdefault("amount", values["unit_price"] * values["quantity"])
     if model is PatientRecord:
         values.setdefault("medical_card_number", uuid.uuid4().hex[:12])
         values.setdefault("name", "尤小明")

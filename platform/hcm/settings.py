@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "hcm.wallet",
     "hcm.catalog",
     "hcm.notifications",
+    "hcm.payments",
+    "hcm.mall",
 ]
 INSTALLED_APPS += env_list("HCM_EXTRA_APPS")
 
@@ -233,6 +235,12 @@ SPECTACULAR_SETTINGS = {
         "PublishStateEnum": "hcm.content.models.PublishState",
         "LedgerEntryKindEnum": "hcm.wallet.models.LedgerEntry.Kind",
         "GenderEnum": "hcm.patients.models.Gender",
+        "ProductKindEnum": "hcm.catalog.models.Product.Kind",
+        "ProductGenderEnum": "hcm.catalog.models.Product.Gender",
+        "OrderStateEnum": "hcm.mall.models.OrderState",
+        "PaymentStateEnum": "hcm.payments.models.PaymentState",
+        "RefundStateEnum": "hcm.payments.models.RefundState",
+        "PaymentMethodEnum": "hcm.payments.models.Method",
         "NotificationEventEnum": "hcm.notifications.models.EVENT_CHOICES",
         "NotificationStateEnum": "hcm.notifications.models.Notification.State",
     },

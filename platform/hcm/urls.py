@@ -27,8 +27,11 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/staff/token/", StaffTokenView.as_view(), name="staff-token"),
     path("api/v1/<slug:hospital>/", include("hcm.content.urls")),
+    path("api/v1/<slug:hospital>/public/", include("hcm.catalog.api")),
     path("api/v1/<slug:hospital>/patient/", include("hcm.patients.api")),
     path("api/v1/<slug:hospital>/patient/", include("hcm.wallet.api")),
+    path("api/v1/<slug:hospital>/patient/", include("hcm.mall.api")),
+    path("api/v1/<slug:hospital>/payments/", include("hcm.payments.api")),
     *build_urlpatterns(),
 ]
 if settings.DEBUG:

@@ -8,6 +8,8 @@ from django.core.management import call_command
 from hcm.content.models import Article, Banner, Doctor, Page, PublishState
 from hcm.hospitals.models import Membership
 from hcm.lowcode.models import TransitionLog
+from hcm.patients.models import PatientRecord
+from hcm.wallet.models import BalanceAccount, LedgerEntry
 
 
 def run(*args) -> str:
@@ -23,7 +25,9 @@ def test_demo_setup_is_idempotent(settings, tmp_path):
     run("onboard", *[str(p) for p in sorted(settings.HCM_CONFIG_DIR.glob("*.yaml"))])
     first = run("load_fixtures")
     assert "ptdemo doctors.csv: 14 new" in first
-    counts = {model: model.objects.count() for model in (Page, Doctor, Article, Banner, TransitionLog)}
+    assert "ptdemo patients.csv: 12 new" in first and "ptdemo cards.csv: 3 cards issued" in first
+    models = (Page, Doctor, Article, Banner, TransitionLog, PatientRecord, BalanceAccount, LedgerEntry)
+    counts = {model: model.objects.count() for model in models}
     accounts = run("demo_accounts")
     assert "admin_ptdemo" in accounts and "医院管理员" in accounts and "cashier_xmchild" in accounts
 
@@ -35,6 +39,9 @@ def test_demo_setup_is_idempotent(settings, tmp_path):
     assert not Doctor.objects.exclude(state=PublishState.PUBLISHED).exists()
     assert Banner.objects.filter(state=PublishState.PUBLISHED).count() == 6
     assert (tmp_path / "banners" / "ptdemo-1.png").exists()
+    card = BalanceAccount.objects.get(patient__medical_card_number="P2024001")
+    assert card.balance == 2000 and card.entries.get().balance_after == 2000
+    assert "Demo patient of ptdemo" in accounts and '"name": "尤小明"' in accounts
 
 
 @pytest.mark.django_db

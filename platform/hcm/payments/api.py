@@ -1,0 +1,104 @@
+"""Payment endpoints: the shapes pay endpoints of payables share, and WeChat Pay's callbacks.
+
+The callbacks are plain Django views: no sign-in, no CSRF, no throttling (WeChat retries for
+24 hours and must be answered within 5 seconds); the signature is what authenticates them.
+"""
+
+from django.http import HttpResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from rest_framework import serializers
+
+from hcm.hospitals.models import Hospital
+from hcm.lowcode.audit import client_ip
+from hcm.payments import services, wechatpay
+from hcm.payments.models import Method, Payment
+
+
+class PayInputSerializer(serializers.Serializer):
+    method = serializers.ChoiceField(choices=Method.choices)
+    password = serializers.CharField(
+        required=False, allow_blank=True, max_length=32, help_text="The balance card's payment password."
+    )
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    method_label = serializers.CharField(source="get_method_display")
+    state_label = serializers.CharField(source="get_state_display")
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "method",
+            "method_label",
+            "amount",
+            "refunded_amount",
+            "state",
+            "state_label",
+            "out_trade_no",
+            "paid_at",
+            "created_at",
+        ]
+
+
+class WechatJsapiSerializer(serializers.Serializer):
+    appId = serializers.CharField()
+    timeStamp = serializers.CharField()
+    nonceStr = serializers.CharField()
+    package = serializers.CharField()
+    signType = serializers.CharField()
+    paySign = serializers.CharField()
+
+
+class PaymentStartSerializer(serializers.Serializer):
+    payment = PaymentSerializer()
+    wechat = WechatJsapiSerializer(allow_null=True, help_text="WeChat Pay only: WeixinJSBridge parameters.")
+
+
+def start_payment(*, request, payable, patient=None) -> dict:
+    """Validate a pay request's body and start the payment; the body of the answer."""
+    body = PayInputSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    start = services.payment_start(
+        payable=payable,
+        method=body.validated_data["method"],
+        account=request.user,
+        patient=patient,
+        password=body.validated_data.get("password", ""),
+        client_ip=client_ip(request) or "",
+    )
+    return PaymentStartSerializer({"payment": start.payment, "wechat": start.wechat or None}).data
+
+
+def _hospital(code: str) -> Hospital | None:
+    return Hospital.objects.filter(code=code, is_active=True).first()
+
+
+def _xml(text: str, status: int = 200) -> HttpResponse:
+    return HttpResponse(text, status=status, content_type="application/xml")
+
+
+@csrf_exempt
+@require_POST
+def wechat_payment_notify(request, hospital: str):
+    found = _hospital(hospital)
+    if found is None:
+        return _xml(wechatpay.reply(False, "unknown hospital"), status=404)
+    return _xml(services.wechat_payment_notified(hospital=found, body=request.body))
+
+
+@csrf_exempt
+@require_POST
+def wechat_refund_notify(request, hospital: str):
+    found = _hospital(hospital)
+    if found is None:
+        return _xml(wechatpay.reply(False, "unknown hospital"), status=404)
+    return _xml(services.wechat_refund_notified(hospital=found, body=request.body))
+
+
+urlpatterns = [
+    path("wechat/payment-notify/", wechat_payment_notify, name="wechat-payment-notify"),
+    path("wechat/refund-notify/", wechat_refund_notify, name="wechat-refund-notify"),
+]

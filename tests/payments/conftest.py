@@ -1,0 +1,1 @@
+from tests.mall.conftest import *  # noqa: F403 - the same shop, payables and patients
