@@ -201,6 +201,8 @@ HCM_API_AUTHENTICATION = {
     ],
     "patient": ["hcm.patients.authentication.PatientTokenAuthentication"],
 }
+# Transitions marked `idempotent` (patient scope) honour an Idempotency-Key header through this decorator.
+HCM_IDEMPOTENCY = "hcm.payments.idempotency.idempotent"
 HCM_PATIENT_TOKEN_TTL = int(env_str("HCM_PATIENT_TOKEN_TTL", str(30 * 86400)))  # seconds
 
 # Identity numbers are encrypted with HCM_FIELD_KEYS (comma-separated Fernet keys, newest
@@ -234,6 +236,7 @@ SPECTACULAR_SETTINGS = {
         "ArticleKindEnum": "hcm.content.models.Article.Kind",
         "PublishStateEnum": "hcm.content.models.PublishState",
         "LedgerEntryKindEnum": "hcm.wallet.models.LedgerEntry.Kind",
+        "RechargeStateEnum": "hcm.wallet.models.RechargeState",
         "GenderEnum": "hcm.patients.models.Gender",
         "ProductKindEnum": "hcm.catalog.models.Product.Kind",
         "ProductGenderEnum": "hcm.catalog.models.Product.Gender",

@@ -8,6 +8,7 @@ import pytest
 import responses
 from django.utils import timezone
 
+from hcm.lowcode.models import TransitionLog
 from hcm.mall.models import Order
 from hcm.notifications import backends
 from hcm.payments.models import Payment, Refund
@@ -147,3 +148,21 @@ def test_money_taken_after_the_order_was_cancelled_goes_back(buyer, package, api
     assert payment.state == "duplicate" and Order.objects.get().state == "cancelled"
     assert Refund.objects.get().amount == Decimal("299.00")
     assert len(wechat_fake.requests_to("secapi/pay/refund")) == 1
+
+
+def test_an_idempotency_key_on_a_refund_request_replays_the_first_answer(buyer, package, card):
+    order = buyer.post(API + "checkout/", {"items": [{"product": package.pk}]}, format="json").json()
+    buyer.post(f"{API}orders/{order['id']}/pay/", {"method": "balance", "password": "246810"}, format="json")
+    url = f"{API}orders/{order['id']}/request_refund/"
+
+    first = buyer.post(url, {"reason": "行程有变"}, format="json", HTTP_IDEMPOTENCY_KEY="refund-1")
+    again = buyer.post(url, {"reason": "行程有变"}, format="json", HTTP_IDEMPOTENCY_KEY="refund-1")
+    other = buyer.post(url, {"reason": "不想去了"}, format="json", HTTP_IDEMPOTENCY_KEY="refund-1")
+    without_key = buyer.post(url, {"reason": "行程有变"}, format="json")
+
+    assert first.status_code == 200 and first.json()["state"] == "refunding"
+    assert again.status_code == 200 and again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    assert without_key.status_code == 409  # a second request without a key meets the state machine
+    assert TransitionLog.objects.filter(transition="request_refund").count() == 1

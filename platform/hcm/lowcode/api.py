@@ -125,6 +125,10 @@ def _transition_action(info, scope_name: str, serializer_class):
 
     handler.__name__ = info.name
     handler.__doc__ = f"{info.label}"
+    if scope_name == "patient" and info.custom.get("idempotent"):
+        # Money-moving requests (e.g. asking for a refund) replay their first answer for a
+        # repeated Idempotency-Key; the decorator is named in settings, as the engine knows no app.
+        handler = import_string(settings.HCM_IDEMPOTENCY)(handler)
     handler = extend_schema(
         summary=str(info.label),
         request=request_body,

@@ -183,7 +183,12 @@ class Order(FSMModelMixin, models.Model):
         field=state,
         source=OrderState.PAID,
         target=OrderState.REFUNDING,
-        custom={"label": _("Request a refund"), "form": "hcm.mall.forms.ReasonForm", "scopes": ("patient", "staff")},
+        custom={
+            "label": _("Request a refund"),
+            "form": "hcm.mall.forms.ReasonForm",
+            "scopes": ("patient", "staff"),
+            "idempotent": True,
+        },
     )
     def request_refund(self, reason: str) -> None:
         self.refund_reason = reason

@@ -113,7 +113,10 @@ class Payment(FSMModelMixin, models.Model):
         pass
 
     @transition(
-        field=state, source=PaymentState.PENDING, target=PaymentState.DUPLICATE, custom={"admin": False, "api": False}
+        field=state,
+        source=[PaymentState.PENDING, PaymentState.CLOSED],
+        target=PaymentState.DUPLICATE,
+        custom={"admin": False, "api": False},
     )
     def mark_duplicate(self) -> None:
         """WeChat took money for a payable another payment had already settled: it goes back."""

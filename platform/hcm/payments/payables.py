@@ -6,7 +6,9 @@ An app registers each payable model with the services that react to its payment:
 
 `on_paid(*, payable, payment)` runs in the transaction that marks the payment paid, with the
 payable row locked, so the payable and the payment change together or not at all.
-`on_refunded(*, payable, payment, refund)` runs when a refund has succeeded. The payable model
+`on_refunded(*, payable, payment, refund)` runs when a refund has succeeded;
+`on_closed(*, payable, payment)` when an unpaid WeChat payment was closed after asking WeChat
+(e.g. a recharge nobody paid closes with it), both with the payable locked. The payable model
 provides `hospital_id`, `payment_amount() -> Decimal` (what is due now, from its own rows,
 never from the client), `payment_description() -> str` and `payment_open() -> bool` (whether
 it may still be paid).
@@ -23,6 +25,7 @@ class PayableHooks:
     on_paid: str
     on_refunded: str | None = None
     on_payment_started: str | None = None  # e.g. an order placed with "pay at the hospital"
+    on_closed: str | None = None
 
     def call(self, hook: str, **kwargs) -> None:
         path = getattr(self, hook)
@@ -34,9 +37,14 @@ _PAYABLES: dict[str, PayableHooks] = {}
 
 
 def register_payable(
-    model: type[models.Model], *, on_paid: str, on_refunded: str | None = None, on_payment_started: str | None = None
+    model: type[models.Model],
+    *,
+    on_paid: str,
+    on_refunded: str | None = None,
+    on_payment_started: str | None = None,
+    on_closed: str | None = None,
 ) -> None:
-    _PAYABLES[model._meta.label_lower] = PayableHooks(on_paid, on_refunded, on_payment_started)
+    _PAYABLES[model._meta.label_lower] = PayableHooks(on_paid, on_refunded, on_payment_started, on_closed)
 
 
 def hooks_for(payable: models.Model) -> PayableHooks:

@@ -48,7 +48,8 @@ def _locked(payable: models.Model) -> models.Model:
     return type(payable)._default_manager.select_for_update().get(pk=payable.pk)
 
 
-def _check_method(hospital: Hospital, method: str) -> None:
+def method_check(*, hospital: Hospital, method: str) -> None:
+    """Refuse a method the hospital's config does not list, or has switched off (with its notice)."""
     payments = hospital.settings.payments
     if method not in payments.methods:
         raise PaymentRefused(_("This payment method is not available."), code="method_unavailable")
@@ -104,7 +105,7 @@ def payment_start(
     """Pay `payable` with `method`: balance pays at once, at-hospital waits for the cashier,
     WeChat returns the JSAPI parameters and is finished by WeChat's notification."""
     hospital = Hospital.objects.get(pk=payable.hospital_id)
-    _check_method(hospital, method)
+    method_check(hospital=hospital, method=method)
     if method == Method.BALANCE:
         return PaymentStart(
             payment=_pay_by_balance(payable=payable, account=account, patient=patient, password=password)
@@ -222,11 +223,12 @@ def _settle_wechat(*, hospital: Hospital, out_trade_no: str, total_fee, transact
         payment = Payment.objects.select_for_update().get(pk=pending.pk)
         if str(wechatpay.to_fen(payment.amount)) != str(total_fee):
             return False
-        if payment.state != PaymentState.PENDING:
-            return True  # a repeat, or a closed order WeChat still took money for (see reconcile)
+        if payment.state not in (PaymentState.PENDING, PaymentState.CLOSED):
+            return True  # a repeat: already recorded
         payment.transaction_id = transaction_id
-        if _settled(payable).exists() or not payable.payment_open():
-            # Paid twice, or after the payable was cancelled: the money goes back.
+        if payment.state == PaymentState.CLOSED or _settled(payable).exists() or not payable.payment_open():
+            # Paid twice, after the payable was cancelled, or for a payment we had closed (WeChat
+            # should have refused it, but money taken is money to return): it goes back.
             payment.mark_duplicate()
             payment.save()
             _refund_create(payment=payment, amount=payment.amount, reason=_("Paid twice"), actor=None, duplicate=True)
@@ -382,10 +384,12 @@ def payment_reconcile(*, payment: Payment) -> str:
     if answer.get("trade_state") == "NOTPAY":
         client.close(payment.out_trade_no)
     with transaction.atomic():
+        payable = _locked(payment.payable)
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         if locked.state == PaymentState.PENDING:
             locked.close()
             locked.save()
+            hooks_for(payable).call("on_closed", payable=payable, payment=locked)
     return "closed"
 
 

@@ -19,9 +19,20 @@ from hcm.lowcode.permissions import PatientPermission
 from hcm.lowcode.scoping import HospitalScopedMixin
 from hcm.patients.authentication import PatientTokenAuthentication
 from hcm.patients.selectors import require_current_patient
-from hcm.wallet import selectors, services
+from hcm.lowcode.audit import client_ip
+from hcm.payments.idempotency import idempotent
+from hcm.wallet import recharge, selectors, services
 from hcm.wallet.models import LedgerEntry
-from hcm.wallet.serializers import LedgerEntrySerializer, PasswordChangeSerializer, WalletSerializer, wallet_summary
+from hcm.wallet.serializers import (
+    LedgerEntrySerializer,
+    PasswordChangeSerializer,
+    RechargeInputSerializer,
+    RechargeOptionsSerializer,
+    RechargeStartSerializer,
+    WalletSerializer,
+    recharge_options,
+    wallet_summary,
+)
 
 TAG = "patient · wallet"
 NO_BINDING = OpenApiResponse(description="{code: binding_required, ...}: bind a patient record first.")
@@ -102,7 +113,46 @@ class EntryListView(WalletEndpoint, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
+class RechargeView(WalletEndpoint, APIView):
+    """Online recharge of the current person's card, paid by WeChat Pay (MISSION A7)."""
+
+    feature = "recharge"
+
+    @extend_schema(
+        tags=[TAG],
+        summary="The recharge page: balance, masked holder, preset amounts, minimum and maximum",
+        parameters=[HOSPITAL_PARAMETER],
+        responses={200: RechargeOptionsSerializer, 409: NO_BINDING},
+    )
+    def get(self, request, hospital: str):
+        patient = require_current_patient(request.user)
+        account = selectors.account_for_patient(patient)
+        return Response(recharge_options(hospital=self.hospital, patient=patient, account=account))
+
+    @extend_schema(
+        tags=[TAG],
+        summary="Recharge: a preset or typed amount, paid by WeChat Pay (send an Idempotency-Key header)",
+        parameters=[HOSPITAL_PARAMETER],
+        request=RechargeInputSerializer,
+        responses={200: RechargeStartSerializer, 400: ERROR_RESPONSE, 409: ERROR_RESPONSE},
+    )
+    @idempotent
+    def post(self, request, hospital: str):
+        patient = require_current_patient(request.user)
+        body = RechargeInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        start = recharge.recharge_start(
+            account=request.user,
+            patient=patient,
+            amount=body.validated_data["amount"],
+            client_ip=client_ip(request) or "",
+        )
+        answer = {"recharge": start.payment.payable, "payment": start.payment, "wechat": start.wechat or None}
+        return Response(RechargeStartSerializer(answer).data)
+
+
 urlpatterns = [
+    path("recharge/", RechargeView.as_view(), name="patient-recharge"),
     path("wallet/", WalletView.as_view(), name="patient-wallet"),
     path("wallet/password/", PasswordChangeView.as_view(), name="patient-wallet-password"),
     path("wallet/entries/", EntryListView.as_view(), name="patient-wallet-entries"),

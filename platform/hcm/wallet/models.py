@@ -6,11 +6,14 @@ sum of its entries. Database constraints keep the balance from going negative an
 booking the same cause twice.
 """
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_fsm import FSMField, FSMModelMixin, transition
 
 from hcm.patients.identity import mask_tail
 
@@ -145,3 +148,69 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise LedgerEntryImmutable("Ledger entries cannot be deleted.")
+
+
+class RechargeState(models.TextChoices):
+    PENDING = "pending", _("Awaiting payment")
+    CREDITED = "credited", _("Credited")
+    CLOSED = "closed", _("Closed")
+
+
+class Recharge(FSMModelMixin, models.Model):
+    """An online top-up (MISSION A7): paid by WeChat Pay, credited to the card exactly once.
+
+    pending -> credited   (the payment succeeded: one ledger entry, in the payment's transaction)
+    pending -> closed     (the payment was never made and WeChat's order was closed)
+    """
+
+    hospital = models.ForeignKey(
+        "hospitals.Hospital", on_delete=models.CASCADE, related_name="+", verbose_name=_("hospital")
+    )
+    number = models.CharField(_("recharge number"), max_length=32, unique=True, editable=False)
+    account = models.ForeignKey(
+        "patients.WechatAccount", on_delete=models.PROTECT, related_name="recharges", verbose_name=_("WeChat account")
+    )
+    card = models.ForeignKey(
+        BalanceAccount, on_delete=models.PROTECT, related_name="recharges", verbose_name=_("balance card")
+    )
+    amount = models.DecimalField(_("amount"), **MONEY)
+    state = FSMField(_("status"), default=RechargeState.PENDING, choices=RechargeState.choices, protected=True)
+    credited_at = models.DateTimeField(_("credited at"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("online recharge")
+        verbose_name_plural = _("online recharges")
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="recharge_amount_positive")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def masked_holder(self) -> str:
+        return self.card.patient.masked_name
+
+    masked_holder.fget.short_description = _("holder")
+
+    # The payable protocol of hcm.payments.payables.
+    def payment_amount(self) -> Decimal:
+        return self.amount
+
+    def payment_description(self) -> str:
+        return str(_("Balance recharge %(number)s") % {"number": self.number})
+
+    def payment_open(self) -> bool:
+        return self.state == RechargeState.PENDING
+
+    @transition(
+        field=state, source=RechargeState.PENDING, target=RechargeState.CREDITED, custom={"admin": False, "api": False}
+    )
+    def credit(self) -> None:
+        self.credited_at = timezone.now()
+
+    @transition(
+        field=state, source=RechargeState.PENDING, target=RechargeState.CLOSED, custom={"admin": False, "api": False}
+    )
+    def close(self) -> None:
+        pass

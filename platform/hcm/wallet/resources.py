@@ -4,7 +4,7 @@ export for finance, staff API read-only. Patients use the hand-written endpoints
 from hcm.lowcode.admin import ReadOnlyAdminMixin
 from hcm.lowcode.declarations import Resource, Scope, register
 from hcm.wallet.admin import BalanceAccountAdminMixin, ExportOnlyAdminMixin, ExportOnlyResourceMixin
-from hcm.wallet.models import BalanceAccount, LedgerEntry
+from hcm.wallet.models import BalanceAccount, LedgerEntry, Recharge
 
 
 @register
@@ -49,4 +49,28 @@ class LedgerEntryResource(Resource):
     staff = Scope(
         fields=["id", "account", "kind", "amount", "balance_after", "reference", "note", "operator", "created_at"],
         filters=["kind", "account"],
+    )
+
+
+@register
+class RechargeResource(Resource):
+    model = Recharge
+    feature = "recharge"
+    list_display = ["number", "masked_holder", "amount", "state", "credited_at", "created_at", "hospital"]
+    list_filter = ["state", "created_at", "hospital"]
+    search_fields = ["number", "card__card_number"]
+    select_related = ["card__patient"]
+    import_fields = ["number", "card", "amount", "state", "credited_at", "created_at"]
+    import_id_fields = ["number"]
+    admin_mixins = [ExportOnlyAdminMixin, ReadOnlyAdminMixin]
+    resource_mixins = [ExportOnlyResourceMixin]
+    staff = Scope(
+        fields=["id", "number", "card", "masked_holder", "amount", "state", "credited_at", "created_at"],
+        filters=["state", "card"],
+        search=["number"],
+    )
+    patient = Scope(
+        fields=["id", "number", "amount", "state", "credited_at", "created_at"],
+        owner="account",
+        filters=["state"],
     )

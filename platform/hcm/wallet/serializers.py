@@ -1,10 +1,14 @@
 """What the patient API says about a card: a summary (never the full name or number) and its ledger."""
 
+from decimal import Decimal
+
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from hcm.patients.models import PatientRecord
-from hcm.wallet.models import MONEY, BalanceAccount, LedgerEntry
+from hcm.payments.api import PaymentSerializer, WechatJsapiSerializer
+from hcm.wallet.models import MONEY, BalanceAccount, LedgerEntry, Recharge
 from hcm.wallet.selectors import ZERO, account_for_patient
 from hcm.wallet.services import password_policy, remaining_tries
 
@@ -65,3 +69,51 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
         model = LedgerEntry
         fields = ["id", "kind", "kind_label", "amount", "balance_after", "reference", "created_at"]
         read_only_fields = fields
+
+
+class RechargeOptionsSerializer(serializers.Serializer):
+    wallet = WalletSerializer()
+    presets = serializers.ListField(child=serializers.DecimalField(**MONEY))
+    min = serializers.DecimalField(**MONEY)
+    max = serializers.DecimalField(**MONEY)
+    available = serializers.BooleanField(help_text="Whether WeChat Pay, which recharges use, is available now.")
+    notice = serializers.CharField(help_text="Why not, or the notice shown beside WeChat Pay.")
+
+
+def recharge_options(*, hospital, patient: PatientRecord, account: BalanceAccount | None) -> dict:
+    """The body of GET recharge/: the card's summary, the amounts allowed, and WeChat Pay's state."""
+    rules, payments = hospital.settings.recharge, hospital.settings.payments
+    available = payments.method_available("wechat")
+    return RechargeOptionsSerializer(
+        {
+            "wallet": wallet_summary(hospital=hospital, patient=patient, account=account),
+            "presets": list(rules.presets),
+            "min": rules.min,
+            "max": rules.max,
+            "available": available,
+            "notice": payments.method_notice("wechat")
+            if "wechat" in payments.methods
+            else _("Online recharge is not available; please top up at the hospital."),
+        }
+    ).data
+
+
+class RechargeInputSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(
+        **MONEY, min_value=Decimal("0.01"), help_text='A preset or a typed amount, "100.00".'
+    )
+
+
+class RechargeSerializer(serializers.ModelSerializer):
+    state_label = serializers.CharField(source="get_state_display", read_only=True)
+
+    class Meta:
+        model = Recharge
+        fields = ["id", "number", "amount", "state", "state_label", "credited_at", "created_at"]
+        read_only_fields = fields
+
+
+class RechargeStartSerializer(serializers.Serializer):
+    recharge = RechargeSerializer()
+    payment = PaymentSerializer()
+    wechat = WechatJsapiSerializer(allow_null=True, help_text="WeixinJSBridge parameters.")
