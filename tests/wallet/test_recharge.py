@@ -72,7 +72,7 @@ def test_a_recharge_is_credited_once_however_often_wechat_notifies(buyer, card, 
     )
     assert recharge.state == "credited" and recharge.credited_at is not None
     ledger = buyer.get("/api/v1/shop/patient/wallet/entries/").json()["results"]
-    assert [(e["kind"], e["amount"]) for e in ledger][0] == ("online_recharge", "100.00")
+    assert (ledger[0]["kind"], ledger[0]["amount"]) == ("online_recharge", "100.00")
     mine = buyer.get("/api/v1/shop/patient/recharges/").json()["results"]
     assert [(r["number"], r["state"]) for r in mine] == [(recharge.number, "credited")]
 

@@ -13,13 +13,13 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from hcm.lowcode.api import ERROR_RESPONSE, HOSPITAL_PARAMETER
+from hcm.lowcode.audit import client_ip
 from hcm.lowcode.errors import DomainError
 from hcm.lowcode.pagination import PageNumberPagination
 from hcm.lowcode.permissions import PatientPermission
 from hcm.lowcode.scoping import HospitalScopedMixin
 from hcm.patients.authentication import PatientTokenAuthentication
 from hcm.patients.selectors import require_current_patient
-from hcm.lowcode.audit import client_ip
 from hcm.payments.idempotency import idempotent
 from hcm.wallet import recharge, selectors, services
 from hcm.wallet.models import LedgerEntry
