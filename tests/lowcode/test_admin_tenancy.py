@@ -76,20 +76,33 @@ def test_operator_sees_and_changes_only_their_hospitals_rows(model, model_admin,
 def test_foreign_key_dropdowns_offer_only_their_hospitals_rows(model, model_admin, hospital_a, hospital_b, admin_a):
     mine = make_row(model, hospital_a)
     make_row(model, hospital_b)
-    form = model_admin.get_form(request_for(admin_a), mine)()
     checked = 0
-    for name, field in form.fields.items():
-        queryset = getattr(field, "queryset", None)
-        if queryset is None:
-            continue
-        related = queryset.model
-        if related._meta.label_lower == "hospitals.hospital":
-            assert set(queryset) <= {hospital_a}, name
-            checked += 1
-        elif hasattr(related, "hospital_id"):
-            assert not queryset.filter(hospital=hospital_b).exists(), name
-            checked += 1
-    assert checked >= 1 or not model_admin.has_change_permission(request_for(admin_a), mine)
+    for obj in (mine, None):  # the change form and the add form
+        form = model_admin.get_form(request_for(admin_a), obj)()
+        for name, field in form.fields.items():
+            queryset = getattr(field, "queryset", None)
+            if queryset is None:
+                continue
+            related = queryset.model
+            if related._meta.label_lower == "hospitals.hospital":
+                assert set(queryset) <= {hospital_a}, name
+                checked += 1
+            elif hasattr(related, "hospital_id"):
+                assert not queryset.filter(hospital=hospital_b).exists(), name
+                checked += 1
+    request = request_for(admin_a)
+    assert checked >= 1 or not (
+        model_admin.has_change_permission(request, mine) or model_admin.has_add_permission(request)
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("model", "model_admin"), TENANT_ADMINS, ids=ids(TENANT_ADMINS))
+def test_a_row_never_moves_to_another_hospital(model, model_admin, hospital_a, admin_a):
+    mine = make_row(model, hospital_a)
+    request = request_for(admin_a)
+    if model_admin.has_change_permission(request, mine):
+        assert "hospital" not in model_admin.get_form(request, mine)().fields
 
 
 @pytest.mark.django_db

@@ -81,6 +81,12 @@ class TenantAdminMixin:
             return queryset.filter(memberships__hospital__in=self.hospital_ids(request)).distinct()
         return queryset
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and self.tenant_field == "hospital" and "hospital" not in fields:
+            fields.append("hospital")  # a row never moves to another hospital: its relations stay behind
+        return fields
+
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
         ids = self.hospital_ids(request, "add")
@@ -156,6 +162,17 @@ class TransitionAdminMixin(FSMAdminMixin):
     @staticmethod
     def get_fsm_block_label(fsm_field_name: str) -> str:
         return _("Operations")
+
+    def _get_fsm_extra_context(self, *, request, obj):
+        """No buttons for an operator who may only view the row."""
+        if obj is not None and self.has_change_permission(request, obj):
+            yield from super()._get_fsm_extra_context(request=request, obj=obj)
+
+    def fsm_transition_view(self, request, object_id, transition_name, **kwargs):
+        obj = self.get_object(request, object_id)
+        if obj is not None and not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        return super().fsm_transition_view(request, object_id, transition_name, **kwargs)
 
     def _apply_fsm_transition(self, *, obj, transition_name, request, kwargs=None) -> bool:
         if not self.has_change_permission(request, obj):

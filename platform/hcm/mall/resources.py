@@ -38,10 +38,16 @@ class OrderItemInline(TabularInline):
 
 
 class OrderAdminMixin:
+    """Orders come from checkout only (an order added here would have no number, lines or
+    total); exporting them is for finance."""
+
     inlines = [OrderItemInline]
 
+    def has_add_permission(self, request, *args):
+        return False
+
     def has_import_permission(self, request, *args, **kwargs):
-        return False  # orders come from checkout only; exporting them is for finance
+        return False
 
 
 @register

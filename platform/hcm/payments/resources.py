@@ -48,7 +48,7 @@ class PaymentResource(Resource):
 class RefundResource(Resource):
     model = Refund
     list_display = ["out_refund_no", "payment", "amount", "state", "reason", "requested_by", "created_at", "hospital"]
-    list_filter = ["state", "created_at", "hospital"]
+    list_filter = ["state", "payment__method", "created_at", "hospital"]
     search_fields = ["out_refund_no", "payment__out_trade_no", "refund_id"]
     select_related = ["payment", "requested_by"]
     import_fields = ["out_refund_no", "amount", "state", "reason", "refund_id", "failure", "created_at", "finished_at"]
