@@ -268,6 +268,11 @@ def _attempt(
     so that the failure count is committed whatever the caller does with it."""
     policy = password_policy(account.hospital)
     fields = ["failed_attempts", "locked_until"]
+    # The hash takes a quarter of a second by design: compute it before taking the card's row
+    # lock (on SQLite, the database's write lock), and again inside only if the password
+    # changed in between.
+    checked = BalanceAccount.objects.filter(pk=account.pk).values_list("password", flat=True).first() or ""
+    matches = check_password(password or "", checked)
     with transaction.atomic():
         locked = _lock(account)
         now = timezone.now()
@@ -278,7 +283,9 @@ def _attempt(
             locked.locked_until, locked.failed_attempts = None, 0
         refusal = None
         changed = list(fields)
-        if check_password(password or "", locked.password):
+        if locked.password != checked:
+            matches = check_password(password or "", locked.password)
+        if matches:
             locked.failed_attempts = 0
             if then is not None:
                 changed += then(locked)
@@ -316,8 +323,10 @@ def password_change(
         message = _("The new password must differ from the old one.")
         raise DomainError(message, code="password_unchanged", fields={"new_password": [message]})
 
+    new_hash = make_password(new_password)  # slow by design: before any lock is taken
+
     def set_new(locked: BalanceAccount) -> list[str]:
-        locked.password = make_password(new_password)
+        locked.password = new_hash
         locked.password_changed_at = timezone.now()
         return ["password", "password_changed_at"]
 
