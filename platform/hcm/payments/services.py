@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from hcm.hospitals.models import Hospital
 from hcm.lowcode.errors import DomainError
 from hcm.payments import wechatpay
-from hcm.payments.models import Method, Payment, PaymentState, Refund, RefundState
+from hcm.payments.models import SETTLED_STATES, Method, Payment, PaymentState, Refund, RefundState
 from hcm.payments.payables import hooks_for
 from hcm.wallet import services as wallet
 from hcm.wallet.models import LedgerEntry
@@ -65,12 +65,13 @@ def _check_payable(payable) -> None:
         raise PaymentRefused(_("This item has already been paid."), code="already_paid")
 
 
+def payments_of(*, payable):
+    """Every payment of `payable`, whatever its state."""
+    return Payment.objects.filter(payable_type=ContentType.objects.get_for_model(type(payable)), payable_id=payable.pk)
+
+
 def _settled(payable):
-    return Payment.objects.filter(
-        payable_type=ContentType.objects.get_for_model(type(payable)),
-        payable_id=payable.pk,
-        state__in=[PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED, PaymentState.REFUNDED],
-    )
+    return payments_of(payable=payable).filter(state__in=SETTLED_STATES)
 
 
 def _create(*, payable, method: str, account, **extra) -> Payment:
@@ -144,9 +145,7 @@ def _pay_at_hospital(*, payable, account) -> Payment:
 
 
 def _open(payable):
-    return Payment.objects.filter(
-        payable_type=ContentType.objects.get_for_model(type(payable)), payable_id=payable.pk, state=PaymentState.PENDING
-    )
+    return payments_of(payable=payable).filter(state=PaymentState.PENDING)
 
 
 def notify_url(hospital: Hospital, kind: str = "payment") -> str:
@@ -218,6 +217,10 @@ def _settle_wechat(*, hospital: Hospital, out_trade_no: str, total_fee, transact
     pending = Payment.objects.filter(hospital=hospital, out_trade_no=out_trade_no, method=Method.WECHAT).first()
     if pending is None:
         return False
+    if pending.state not in (PaymentState.PENDING, PaymentState.CLOSED) and str(
+        wechatpay.to_fen(pending.amount)
+    ) == str(total_fee):
+        return True  # a repeat of a recorded payment (states never go back to pending): no lock, no write
     with transaction.atomic():
         payable = _locked(pending.payable)
         payment = Payment.objects.select_for_update().get(pk=pending.pk)
