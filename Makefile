@@ -26,8 +26,10 @@ demo-setup: $(INSTALLED)
 
 demo: demo-setup
 	@echo "Admin: http://$(HOST):$(PORT)/admin/   API docs: http://$(HOST):$(PORT)/api/docs/"
+	@echo "Fake HIS (the demo hospitals' information system): http://127.0.0.1:8765/_control/state"
 	@$(DEMO_ENV) $(PY) manage.py qcluster & QCLUSTER=$$!; \
-	trap 'kill $$QCLUSTER 2>/dev/null' EXIT INT TERM; \
+	$(DEMO_ENV) $(PY) manage.py fake_his --port 8765 & FAKE_HIS=$$!; \
+	trap 'kill $$QCLUSTER $$FAKE_HIS 2>/dev/null' EXIT INT TERM; \
 	$(DEMO_ENV) $(PY) manage.py runserver $(HOST):$(PORT) --noreload
 
 test: $(INSTALLED)

@@ -35,6 +35,10 @@ def make_row(model, hospital, **values):
             values[field.name] = make_row(field.related_model, hospital)
     if model is WechatAccount:
         values.setdefault("openid", uuid.uuid4().hex)
+    if model._meta.label_lower in ("outpatient.outpatientpayment", "outpatient.outpatientpaymentline"):
+        values.setdefault("insurance_amount", Decimal("7.00"))  # amount = insurance + self-pay (a constraint)
+        values.setdefault("self_pay_amount", Decimal("3.00"))
+        values.setdefault("amount", values["insurance_amount"] + values["self_pay_amount"])
     if model._meta.label_lower == "mall.orderitem":  # amount = unit price * quantity (a constraint)
         values.setdefault("unit_price", Decimal("10.00"))
         values.setdefault("quantity", 1)

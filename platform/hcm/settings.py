@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "hcm.notifications",
     "hcm.payments",
     "hcm.mall",
+    "hcm.outpatient",
+    "hcm.his",
 ]
 INSTALLED_APPS += env_list("HCM_EXTRA_APPS")
 
@@ -187,6 +189,7 @@ REST_FRAMEWORK = {
         "patient_sign_in": "30/min",
         "binding": env_str("HCM_BINDING_RATE", "10/hour"),
         "payment_password": "20/hour",
+        "outpatient_code": env_str("HCM_OUTPATIENT_CODE_RATE", "20/hour"),
     },
 }
 if DEBUG:
@@ -201,6 +204,8 @@ HCM_API_AUTHENTICATION = {
     ],
     "patient": ["hcm.patients.authentication.PatientTokenAuthentication"],
 }
+# Called after a hospital's configuration changed (and was committed), to keep things in step.
+HCM_CONFIG_APPLIED = ["hcm.outpatient.tasks.ensure_schedules"]
 # Transitions marked `idempotent` (patient scope) honour an Idempotency-Key header through this decorator.
 HCM_IDEMPOTENCY = "hcm.payments.idempotency.idempotent"
 HCM_PATIENT_TOKEN_TTL = int(env_str("HCM_PATIENT_TOKEN_TTL", str(30 * 86400)))  # seconds
@@ -237,6 +242,9 @@ SPECTACULAR_SETTINGS = {
         "PublishStateEnum": "hcm.content.models.PublishState",
         "LedgerEntryKindEnum": "hcm.wallet.models.LedgerEntry.Kind",
         "RechargeStateEnum": "hcm.wallet.models.RechargeState",
+        "PrescriptionKindEnum": "hcm.his.contract.PrescriptionKind",
+        "OutpatientStateEnum": "hcm.outpatient.models.OutpatientState",
+        "OutpatientLineStateEnum": "hcm.outpatient.models.LineState",
         "GenderEnum": "hcm.patients.models.Gender",
         "ProductKindEnum": "hcm.catalog.models.Product.Kind",
         "ProductGenderEnum": "hcm.catalog.models.Product.Gender",

@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/v1/<slug:hospital>/patient/", include("hcm.patients.api")),
     path("api/v1/<slug:hospital>/patient/", include("hcm.wallet.api")),
     path("api/v1/<slug:hospital>/patient/", include("hcm.mall.api")),
+    path("api/v1/<slug:hospital>/patient/", include("hcm.outpatient.api")),
     path("api/v1/<slug:hospital>/payments/", include("hcm.payments.api")),
     *build_urlpatterns(),
 ]

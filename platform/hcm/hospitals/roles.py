@@ -44,7 +44,7 @@ ROLE_GRANTS: dict[str, dict[str, str | tuple[str, ...]]] = {
         "wallet": WRITE,
         "mall": WRITE,
         "payments": WRITE,
-        "outpatient": READ,
+        "outpatient": WRITE,  # confirms outpatient payments taken at the counter
     },
     Role.FINANCE: {
         "wallet": READ,

@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from hcm.hospitals.config import HospitalConfig, config_to_data, diff_configs, parse_config_data
@@ -26,10 +28,18 @@ class _DryRun(Exception):
     """Raised inside the transaction of a dry run so that nothing is kept."""
 
 
+def _config_applied() -> None:
+    """Tell the apps that keep something in step with the configs (e.g. per-hospital schedules),
+    named by dotted path in settings.HCM_CONFIG_APPLIED: hospitals knows no feature app."""
+    for path in settings.HCM_CONFIG_APPLIED:
+        import_string(path)()
+
+
 def _write_version(*, hospital: Hospital, data: dict, diff: list[str], source: str, author) -> ConfigVersion:
     hospital.config = data
     hospital.config_version += 1
     hospital.save(update_fields=["config", "config_version", "name", "updated_at"])
+    transaction.on_commit(_config_applied)
     return ConfigVersion.objects.create(
         hospital=hospital,
         number=hospital.config_version,

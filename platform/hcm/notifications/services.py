@@ -193,3 +193,38 @@ def notification_resend(*, notification: Notification, actor) -> bool:
         audit_record(obj=locked, action=AuditEntry.Action.OVERRIDE, actor=actor, detail=detail)
         _queue_after_commit(locked.pk)
     return True
+
+
+def notify_many(
+    *, hospital: Hospital, event: str, messages: list[tuple[WechatAccount, dict[str, str], str]], batch_size: int = 2000
+) -> int:
+    """Write many notifications of one event at once (e.g. a daily reminder to thousands of
+    patients), in a constant number of queries; each message is (account, data, dedupe_key) and
+    a key already used writes nothing. The sweep (tasks.send_due) sends them. Answers how many
+    were written."""
+    if event not in EVENTS:
+        raise ValueError(f"Unknown notification event {event!r}; expected one of {', '.join(EVENTS)}.")
+    template_id = hospital.settings.notifications.wechat_templates.get(event, "")
+    reason = "" if template_id else "No WeChat template is configured for this event."
+    used = set(
+        Notification.objects.filter(hospital=hospital, event=event, created_at__gte=timezone.now() - timedelta(days=2))
+        .exclude(dedupe_key="")
+        .values_list("dedupe_key", flat=True)
+    )
+    rows = [
+        Notification(
+            hospital=hospital,
+            account=account,
+            openid=account.openid,
+            event=event,
+            template_id=template_id,
+            data={str(key): str(value) for key, value in data.items()},
+            state=State.SKIPPED if reason else State.PENDING,
+            last_error=reason,
+            dedupe_key=dedupe_key,
+        )
+        for account, data, dedupe_key in messages
+        if dedupe_key not in used
+    ]
+    Notification.objects.bulk_create(rows, batch_size=batch_size, ignore_conflicts=True)
+    return len(rows)
