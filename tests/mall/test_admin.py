@@ -370,7 +370,7 @@ def test_the_order_export_holds_only_the_operators_hospitals_orders(
     assert rows == [
         ("hospital", "number", "patient", "total", "state", "payment_method", "paid_at", "created_at"),
         ("shop", waiting.number, "M1", "91.00", "pending_payment", None, None, "2026-03-02 14:00:00"),
-        ("shop", paid.number, "M1", "299.00", "paid", "balance", "2026-03-01 09:35:00", "2026-03-01 09:30:00"),
+        ("shop", paid.number, "M1", "299.00", "paid", "Balance card", "2026-03-01 09:35:00", "2026-03-01 09:30:00"),
     ]
 
 

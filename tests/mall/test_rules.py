@@ -180,3 +180,13 @@ def test_a_failed_notification_is_retried_and_never_touches_the_order(buyer, pac
     notification.refresh_from_db()
     assert notification.state == "sent" and [n.event for n in backends.outbox] == ["order_paid"]
     assert Order.objects.get().state == "paid"
+
+
+def test_choosing_the_counter_then_paying_by_balance_closes_the_counter_payment(buyer, package, card):
+    order = order_of(buyer, package)
+    pay(buyer, order, method="at_hospital")
+
+    paid = pay(buyer, order, method="balance", password="246810")
+
+    assert paid.status_code == 200, paid.json()
+    assert sorted(Payment.objects.values_list("method", "state")) == [("at_hospital", "closed"), ("balance", "paid")]

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
 from hcm.lowcode.transitions import condition
+from hcm.payments.models import Method
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -81,7 +82,9 @@ class Order(FSMModelMixin, models.Model):
     )
     total = models.DecimalField(_("total"), editable=False, **MONEY)
     state = FSMField(_("status"), default=OrderState.PENDING_PAYMENT, choices=OrderState.choices, protected=True)
-    payment_method = models.CharField(_("payment method"), max_length=16, blank=True, editable=False)
+    payment_method = models.CharField(
+        _("payment method"), max_length=16, blank=True, editable=False, choices=Method.choices
+    )
     expires_at = models.DateTimeField(_("pay before"), null=True, blank=True, editable=False)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True, editable=False)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True, editable=False)

@@ -23,8 +23,10 @@ from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
 from hcm.his.contract import PrescriptionKind
 from hcm.lowcode.transitions import condition
+from hcm.payments.models import Method
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
+PAYMENT_METHODS = [*Method.choices, ("insurance", _("Medical insurance only"))]  # nothing left to charge
 
 
 class Prescription(models.Model):
@@ -103,7 +105,9 @@ class OutpatientPayment(FSMModelMixin, models.Model):
     insurance_amount = models.DecimalField(_("paid by insurance"), editable=False, **MONEY)
     self_pay_amount = models.DecimalField(_("paid by the patient"), editable=False, **MONEY)
     refunded_amount = models.DecimalField(_("refunded"), default=Decimal("0.00"), editable=False, **MONEY)
-    payment_method = models.CharField(_("payment method"), max_length=16, blank=True, editable=False)
+    payment_method = models.CharField(
+        _("payment method"), max_length=16, blank=True, editable=False, choices=PAYMENT_METHODS
+    )
     state = FSMField(_("status"), default=OutpatientState.CHARGING, choices=OutpatientState.choices, protected=True)
     refund_reason = models.CharField(_("refund reason"), max_length=200, blank=True, editable=False)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True, editable=False)

@@ -97,6 +97,10 @@ def _mark_paid(*, payment: Payment, payable, when=None) -> None:
             payment.save()
     except IntegrityError:
         raise PaymentRefused(_("This item has already been paid."), code="already_paid") from None
+    # A pay-at-the-counter choice the patient abandoned for another method is over.
+    _open(payable).filter(method=Method.AT_HOSPITAL).exclude(pk=payment.pk).update(
+        state=PaymentState.CLOSED, updated_at=timezone.now()
+    )
     hooks_for(payable).call("on_paid", payable=payable, payment=payment)
 
 
