@@ -118,6 +118,7 @@ class OutpatientPayment(FSMModelMixin, models.Model):
         verbose_name = _("outpatient payment")
         verbose_name_plural = _("outpatient payments")
         ordering = ["-created_at", "-pk"]
+        permissions = [("refund_outpatientpayment", _("Can refund outpatient payments"))]
         indexes = [models.Index(fields=["state", "updated_at"])]
         constraints = [
             models.CheckConstraint(condition=Q(self_pay_amount__gte=0), name="outpatient_self_pay_not_negative"),
@@ -190,6 +191,7 @@ class OutpatientPayment(FSMModelMixin, models.Model):
         field=state,
         source=[OutpatientState.SETTLED, OutpatientState.PARTIALLY_REFUNDED],
         target=OutpatientState.REFUNDING,
+        permission="outpatient.refund_outpatientpayment",  # finance and hospital admins, not cashiers
         custom={
             "label": _("Refund"),
             "form": "hcm.outpatient.forms.RefundForm",
