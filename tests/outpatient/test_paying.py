@@ -221,3 +221,30 @@ def test_a_wrong_password_charges_nothing_and_leaves_the_bill_unpaid(patient_cli
     assert OutpatientPayment.objects.get().state == "failed"
     assert "RX1" in unpaid_numbers(patient_client)
     assert pay(patient_client, ["RX1"]).status_code == 200
+
+
+@responses.activate
+@pytest.mark.parametrize("method", ["balance", "at_hospital", "wechat"])
+@pytest.mark.parametrize("numbers", [["RX3"], ["RX1", "RX2"]], ids=["single", "merged"])
+def test_single_and_merged_payment_with_each_method(method, numbers, patient_client, card, cashier, api, fake_his):
+    responses.add_passthru(fake_his.base_url)
+    wechat_fake.stub_unified_order()
+
+    started = pay(patient_client, numbers, method=method)
+    assert started.status_code == 200, started.json()
+    outpatient = OutpatientPayment.objects.get()
+    if method == "at_hospital":
+        staff_client(cashier).post(
+            f"/api/v1/{CODE}/staff/outpatientpayments/{outpatient.pk}/confirm_payment/", {"note": "现金"}, format="json"
+        )
+    elif method == "wechat":
+        payment = Payment.objects.get()
+        fen = int(payment.amount * 100)
+        notification = wechat_fake.payment_notification(out_trade_no=payment.out_trade_no, total_fee=fen)
+        api.post(NOTIFY, notification, content_type="text/xml")
+
+    outpatient.refresh_from_db()
+    assert (outpatient.state, outpatient.payment_method) == ("settled", method)
+    assert sorted(outpatient.lines.values_list("number", "state")) == [(n, "settled") for n in sorted(numbers)]
+    assert fake_his.requests.count("POST /settlements") == len(numbers)
+    assert not set(numbers) & set(unpaid_numbers(patient_client))
