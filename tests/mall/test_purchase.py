@@ -133,3 +133,13 @@ def test_forged_wrong_amount_and_unknown_notifications_change_nothing(buyer, pac
     payment.refresh_from_db()
     assert payment.state == "pending" and Order.objects.get().state == "pending_payment"
     assert backends.outbox == []
+
+
+def test_the_my_page_counts_unpaid_orders_and_cart_items(buyer, package, eye_test):
+    buyer.post(API + "cart/", {"product": package.pk}, format="json")
+    buyer.post(API + "cart/", {"product": eye_test.pk}, format="json")
+    checkout(buyer, {"items": [{"product": package.pk}]})
+
+    counts = buyer.get(API + "me/").json()["counts"]
+
+    assert (counts["unpaid_orders"], counts["cart_items"]) == (1, 2)

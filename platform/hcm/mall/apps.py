@@ -10,7 +10,9 @@ class MallConfig(AppConfig):
 
     def ready(self) -> None:
         from hcm.mall.models import Order
+        from hcm.mall.selectors import cart_item_count, unpaid_order_count
         from hcm.mall.tasks import ensure_schedules
+        from hcm.patients import mypage
         from hcm.payments.payables import register_payable
 
         register_payable(
@@ -20,3 +22,5 @@ class MallConfig(AppConfig):
             on_payment_started="hcm.mall.services.order_payment_started",
         )
         post_migrate.connect(ensure_schedules, sender=self)
+        mypage.register_count("unpaid_orders")(unpaid_order_count)
+        mypage.register_count("cart_items")(cart_item_count)
