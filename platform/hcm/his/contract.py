@@ -1,8 +1,9 @@
 """What the platform may ask of a hospital information system (HIS), whatever HIS it is.
 
-The outpatient app depends on this module only: the values (frozen dataclasses, money as
-Decimal), the errors, the abstract `HisAdapter` and `adapter_for(hospital)`. How the
-questions travel (HTTP + JSON today, see `hcm.his.http`) stays behind the adapter.
+The outpatient, appointments and reports apps depend on this module only: the values (frozen
+dataclasses, money as Decimal), the errors, the abstract `HisAdapter` and
+`adapter_for(hospital)`. How the questions travel (HTTP + JSON today, see `hcm.his.http`)
+stays behind the adapter.
 
 Settling is the one call that moves money inside the HIS, and it can time out after the HIS
 did the work. So `settle` is idempotent on (number, payment_reference), and
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -135,6 +136,86 @@ class PaidPrescription:
         return self.settlement.self_pay_amount
 
 
+SESSIONS = ("morning", "afternoon", "evening")  # HisScheduleSlot.session, in the order of a day
+
+
+@dataclass(frozen=True)
+class HisScheduleSlot:
+    """A time slot of a doctor's clinic session as the HIS schedules it: the places it offers and its fee."""
+
+    his_slot_id: str  # unique in the HIS
+    doctor_code: str
+    doctor_name: str
+    department: str
+    date: date
+    session: str  # one of SESSIONS
+    start_time: time
+    end_time: time
+    capacity: int
+    fee: Decimal
+
+
+class ReportKind(models.TextChoices):
+    CHECKUP = "checkup", gettext_lazy("Checkup report")
+    EXAM = "exam", gettext_lazy("Examination result")
+
+
+ABNORMAL_FLAGS = ("", "high", "low")  # ExamItem.abnormal: normal, above or below the reference range
+
+
+@dataclass(frozen=True)
+class CheckupSection:
+    name: str  # e.g. "一般检查", "腹部彩超"
+    findings: str
+
+
+@dataclass(frozen=True)
+class HisCheckupReport:
+    """A health checkup's report: the chief examiner's summary, findings per section, conclusions."""
+
+    report_number: str  # unique in the HIS
+    his_patient_id: str
+    medical_card_number: str  # the patient's, to match our patient records
+    title: str
+    checkup_date: date
+    summary: str
+    sections: tuple[CheckupSection, ...]
+    conclusions: tuple[str, ...]
+    has_pdf: bool  # report_pdf() answers the signed original
+    reported_at: datetime  # aware: when it became ready
+
+
+@dataclass(frozen=True)
+class ExamItem:
+    name: str
+    value: str  # as the laboratory printed it: "5.6", "阴性", ">1000"
+    unit: str
+    reference_range: str
+    abnormal: str = ""  # one of ABNORMAL_FLAGS
+
+
+@dataclass(frozen=True)
+class HisExamResult:
+    """A daily examination's result (a laboratory test or an exam): items with reference ranges."""
+
+    result_number: str  # unique in the HIS
+    his_patient_id: str
+    medical_card_number: str
+    name: str  # e.g. "血常规"
+    department: str
+    sampled_at: datetime  # aware
+    reported_at: datetime  # aware: when it became ready
+    items: tuple[ExamItem, ...]
+
+
+@dataclass(frozen=True)
+class HisNewReports:
+    """Every report of every patient that became ready in a period, oldest first (one call)."""
+
+    checkup_reports: tuple[HisCheckupReport, ...]
+    exam_results: tuple[HisExamResult, ...]
+
+
 class HisError(DomainError):
     """Anything that went wrong talking to the HIS; `message` is for the patient."""
 
@@ -174,7 +255,9 @@ class HisRefused(HisError):
 
     code = "his_refused"
     status = 409
-    NOT_FOUND_CODES = frozenset({"patient_not_found", "prescription_not_found", "settlement_not_found"})
+    NOT_FOUND_CODES = frozenset(
+        {"patient_not_found", "prescription_not_found", "settlement_not_found", "report_not_found"}
+    )
 
     def __init__(self, message: str | None = None, *, code: str | None = None, his_message: str = ""):
         super().__init__(message, code=code, his_message=his_message)
@@ -191,6 +274,7 @@ class HisRefused(HisError):
             "pre_settlement_invalid": _("The price check has expired; please start the payment again."),
             "amount_mismatch": _("The amount no longer matches the hospital's bill; please start the payment again."),
             "settlement_not_found": _("No such settlement was found in the hospital system."),
+            "report_not_found": _("The report was not found in the hospital system."),
         }
         message = messages.get(self.code)
         return str(message) if message else _("The hospital system refused the request.")
@@ -267,6 +351,26 @@ class HisAdapter(abc.ABC):
     @abc.abstractmethod
     def paid_prescriptions(self, *, his_patient_id: str) -> list[PaidPrescription]:
         """The patient's paid prescriptions with their receipts, newest settlement first."""
+
+    @abc.abstractmethod
+    def doctor_schedules(self, *, start: date, end: date) -> list[HisScheduleSlot]:
+        """Every doctor's slots dated from `start` to `end` (both included), by date, start time and doctor."""
+
+    @abc.abstractmethod
+    def checkup_reports(self, *, his_patient_id: str) -> list[HisCheckupReport]:
+        """The patient's ready checkup reports, newest first."""
+
+    @abc.abstractmethod
+    def exam_results(self, *, his_patient_id: str) -> list[HisExamResult]:
+        """The patient's ready examination results, newest first."""
+
+    @abc.abstractmethod
+    def reports_since(self, *, since: datetime) -> HisNewReports:
+        """Every patient's reports and results that became ready at or after `since`, oldest first."""
+
+    @abc.abstractmethod
+    def report_pdf(self, *, report_number: str) -> bytes:
+        """The PDF of a checkup report (HisRefused "report_not_found" when it has none)."""
 
 
 def adapter_for(hospital: Hospital) -> HisAdapter:

@@ -17,7 +17,9 @@ when it starts (`manage.py fake_his --latency-ms 200 ...`) and at run time with
 Control endpoints (no switch applies to them): `POST /_control` (switches),
 `POST /_control/reset` (reseed, switches back to their start values, request log cleared),
 `POST /_control/patients` (a seed document's patients), `POST /_control/prescriptions`
-({his_patient_id, prescriptions}), `GET /_control/state` (switches, request log, data).
+({his_patient_id, prescriptions}), `POST /_control/reports` ({his_patient_id,
+checkup_reports, exam_results}: reports becoming ready), `POST /_control/schedules`
+({schedules}: rotas or dated slots), `GET /_control/state` (switches, request log, data).
 The hospital is the X-Hospital header (or "hospital" in a control body).
 
 `running_fake_his(seed=...)` starts one in a background thread for a test.
@@ -171,6 +173,21 @@ class FakeHisServer:
     def add_prescriptions(self, *, hospital: str, his_patient_id: str, prescriptions: list[dict]) -> list[str]:
         body = {"hospital": hospital, "his_patient_id": his_patient_id, "prescriptions": prescriptions}
         return self.call("POST", "/_control/prescriptions", body)["added"]
+
+    def add_reports(
+        self, *, hospital: str, his_patient_id: str, checkup_reports: list[dict] = (), exam_results: list[dict] = ()
+    ) -> list[str]:
+        """Reports becoming ready in the HIS (see hcm.his.fake_reports for the entries): their numbers."""
+        body = {
+            "hospital": hospital,
+            "his_patient_id": his_patient_id,
+            "checkup_reports": list(checkup_reports),
+            "exam_results": list(exam_results),
+        }
+        return self.call("POST", "/_control/reports", body)["added"]
+
+    def add_schedules(self, *, hospital: str, schedules: list[dict]) -> list[str]:
+        return self.call("POST", "/_control/schedules", {"hospital": hospital, "schedules": schedules})["added"]
 
     def add_patients(self, *, hospital: str, patients: list[dict]) -> list[str]:
         return self.call("POST", "/_control/patients", {"hospital": hospital, "patients": patients})["added"]

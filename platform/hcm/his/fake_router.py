@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 from urllib.parse import unquote
 
-from hcm.his import wire
+from hcm.his import wire, wire_reports, wire_schedules
 from hcm.his.fake_store import FakeHisStore, FakeRefusal
 
 
@@ -81,10 +81,17 @@ class FakeHisRouter:
             ("POST", re.compile(r"^/settlements$"), self._settle),
             ("POST", re.compile(r"^/settlements/cancel$"), self._cancel),
             ("GET", re.compile(r"^/settlements/([^/]+)$"), self._status),
+            ("GET", re.compile(r"^/schedules$"), self._schedules),
+            ("GET", re.compile(r"^/patients/([^/]+)/checkup-reports$"), self._checkup_reports),
+            ("GET", re.compile(r"^/patients/([^/]+)/exam-results$"), self._exam_results),
+            ("GET", re.compile(r"^/reports$"), self._reports_since),
+            ("GET", re.compile(r"^/checkup-reports/([^/]+)/pdf$"), self._report_pdf),
             ("POST", re.compile(r"^/_control$"), self._control),
             ("POST", re.compile(r"^/_control/reset$"), self._reset),
             ("POST", re.compile(r"^/_control/patients$"), self._add_patients),
             ("POST", re.compile(r"^/_control/prescriptions$"), self._add_prescriptions),
+            ("POST", re.compile(r"^/_control/reports$"), self._add_reports),
+            ("POST", re.compile(r"^/_control/schedules$"), self._add_schedules),
             ("GET", re.compile(r"^/_control/state$"), self._state),
         ]
 
@@ -203,6 +210,28 @@ class FakeHisRouter:
             raise FakeRefusal(404, "settlement_not_found", "无此结算记录")
         return Reply(200, {"settlement": wire.settlement_to_wire(settlement)})
 
+    def _schedules(self, *, query: dict, hospital: str | None, body: Any) -> Reply:
+        start = wire_schedules.day(query.get("start"), field="start")
+        end = wire_schedules.day(query.get("end"), field="end")
+        slots = self.store.schedules(_hospital(hospital), start, end)
+        return Reply(200, {"slots": [wire_schedules.slot_to_wire(slot) for slot in slots]})
+
+    def _checkup_reports(self, his_patient_id: str, *, query: dict, hospital: str | None, body: Any) -> Reply:
+        reports = self.store.checkup_reports(_hospital(hospital), his_patient_id)
+        return Reply(200, {"checkup_reports": [wire_reports.checkup_report_to_wire(r) for r in reports]})
+
+    def _exam_results(self, his_patient_id: str, *, query: dict, hospital: str | None, body: Any) -> Reply:
+        results = self.store.exam_results(_hospital(hospital), his_patient_id)
+        return Reply(200, {"exam_results": [wire_reports.exam_result_to_wire(r) for r in results]})
+
+    def _reports_since(self, *, query: dict, hospital: str | None, body: Any) -> Reply:
+        since = wire.aware_datetime(query.get("since"), field="since")
+        return Reply(200, wire_reports.new_reports_to_wire(self.store.reports_since(_hospital(hospital), since)))
+
+    def _report_pdf(self, report_number: str, *, query: dict, hospital: str | None, body: Any) -> Reply:
+        pdf = self.store.report_pdf(_hospital(hospital), report_number)
+        return Reply(200, wire_reports.pdf_to_wire(report_number, pdf))
+
     # --- control ----------------------------------------------------------------------------
 
     def _control(self, *, query: dict, hospital: str | None, body: Any) -> Reply:
@@ -226,6 +255,21 @@ class FakeHisRouter:
         body = _object(body)
         code = body.get("hospital") or _hospital(hospital)
         added = self.store.add_prescriptions(code, _text(body, "his_patient_id"), body.get("prescriptions", []))
+        return Reply(200, {"added": added})
+
+    def _add_reports(self, *, query: dict, hospital: str | None, body: Any) -> Reply:
+        body = _object(body)
+        added = self.store.add_reports(
+            body.get("hospital") or _hospital(hospital),
+            _text(body, "his_patient_id"),
+            checkup_reports=body.get("checkup_reports") or [],
+            exam_results=body.get("exam_results") or [],
+        )
+        return Reply(200, {"added": added})
+
+    def _add_schedules(self, *, query: dict, hospital: str | None, body: Any) -> Reply:
+        body = _object(body)
+        added = self.store.add_schedules(body.get("hospital") or _hospital(hospital), body.get("schedules"))
         return Reply(200, {"added": added})
 
     def _state(self, *, query: dict, hospital: str | None, body: Any) -> Reply:

@@ -19,22 +19,26 @@ Seed documents (`fixtures/<code>/his.json`) have this shape; amounts are strings
                                       "amount"? (checked against the items),
                                       "settlement"?: {"receipt_number", "payment_reference"?,
                                                       "settled_at" | "settled_ago",
-                                                      "insurance_amount"?}}]}]}
+                                                      "insurance_amount"?}}],
+                   "checkup_reports": [...], "exam_results": [...]}],   (see hcm.his.fake_reports)
+     "schedules": [...]}                                                 (see hcm.his.fake_schedules)
 """
 
 import json
-import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hcm.his import wire
 from hcm.his.contract import (
+    HisCheckupReport,
+    HisExamResult,
     HisPatient,
+    HisScheduleSlot,
     PaidPrescription,
     Prescription,
     PrescriptionKind,
@@ -42,6 +46,10 @@ from hcm.his.contract import (
     PreSettlementLine,
     Settlement,
 )
+from hcm.his.fake_common import FakeRefusal
+from hcm.his.fake_common import when as _when
+from hcm.his.fake_reports import ReportShelf
+from hcm.his.fake_schedules import Rota, ScheduleShelf
 
 HIS_TIME_ZONE = ZoneInfo("Asia/Shanghai")
 INSURANCE_RATES = {
@@ -49,15 +57,6 @@ INSURANCE_RATES = {
     PrescriptionKind.CHINESE_MEDICINE: Decimal("0.70"),
     PrescriptionKind.TREATMENT: Decimal("0.50"),
 }
-_AGO = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
-
-
-class FakeRefusal(Exception):
-    """What the fake answers with a 4xx: {"code", "message"}."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 def now_in_china() -> datetime:
@@ -84,9 +83,13 @@ class _HospitalData:
     settlements: dict[str, Settlement] = field(default_factory=dict)  # by number: the one in force
     cancelled: set[tuple[str, str]] = field(default_factory=set)  # (number, payment_reference)
     pre_settlements: dict[str, PreSettlement] = field(default_factory=dict)
+    checkup_reports: dict[str, HisCheckupReport] = field(default_factory=dict)  # by report number
+    exam_results: dict[str, HisExamResult] = field(default_factory=dict)  # by result number
+    rotas: list[Rota] = field(default_factory=list)
+    slots: dict[str, HisScheduleSlot] = field(default_factory=dict)  # dated slots by id
 
 
-class FakeHisStore:
+class FakeHisStore(ScheduleShelf, ReportShelf):
     def __init__(self, seeds: Iterable[dict] = (), *, clock: Callable[[], datetime] = now_in_china):
         self.seeds = list(seeds)
         self.clock = clock
@@ -107,6 +110,7 @@ class FakeHisStore:
         if not isinstance(code, str) or not code:
             raise ValueError("hospital: expected the hospital's code")
         with self._lock:
+            self.add_schedules(code, document.get("schedules", []))
             return [self._add_patient(code, entry) for entry in document.get("patients", [])]
 
     def add_prescriptions(self, hospital: str, his_patient_id: str, entries: list[dict]) -> list[str]:
@@ -263,6 +267,9 @@ class FakeHisStore:
         self._counters[prefix] += 1
         return f"{prefix}{self._counters[prefix]:08d}"
 
+    def _hospital_data(self, hospital: str) -> _HospitalData:
+        return self._hospitals.setdefault(hospital, _HospitalData())
+
     def _known(self, hospital: str) -> _HospitalData:
         data = self._hospitals.get(hospital)
         if data is None:
@@ -291,11 +298,12 @@ class FakeHisStore:
         return line
 
     def _add_patient(self, hospital: str, entry: dict) -> str:
-        data = self._hospitals.setdefault(hospital, _HospitalData())
+        data = self._hospital_data(hospital)
         patient = wire.patient_from_wire(entry)
         data.patients[patient.his_patient_id] = patient
         for prescription in entry.get("prescriptions", []):
             self._add_prescription(data, patient.his_patient_id, prescription)
+        self._add_reports(data, patient, entry)
         return patient.his_patient_id
 
     def _add_prescription(self, data: _HospitalData, his_patient_id: str, entry: dict) -> str:
@@ -318,18 +326,6 @@ def _line(prescription: Prescription, *, insured: bool) -> PreSettlementLine:
         insurance_amount=insurance,
         self_pay_amount=prescription.amount - insurance,
     )
-
-
-def _when(entry: dict, key: str, *, now: datetime) -> str:
-    """An ISO datetime from `<key>_at`, or from `<key>_ago` ("2d", "3h", "1d2h30m") before now."""
-    ago = entry.get(f"{key}_ago")
-    if ago is None:
-        return entry.get(f"{key}_at", now.isoformat())
-    match = _AGO.match(str(ago))
-    if not ago or match is None:
-        raise ValueError(f'{key}_ago: expected a duration such as "3h" or "2d", got {ago!r}')
-    days, hours, minutes = (int(part or 0) for part in match.groups())
-    return (now - timedelta(days=days, hours=hours, minutes=minutes)).isoformat()
 
 
 def _seed_prescription(entry: dict, *, patient: HisPatient, now: datetime) -> Prescription:
@@ -378,6 +374,8 @@ def _snapshot(data: _HospitalData) -> dict:
             for p in data.prescriptions.values()
         ],
         "pre_settlements": [wire.pre_settlement_to_wire(pre) for pre in data.pre_settlements.values()],
+        "checkup_reports": sorted(data.checkup_reports),
+        "exam_results": sorted(data.exam_results),
     }
 
 

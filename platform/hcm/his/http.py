@@ -3,7 +3,8 @@
 Protocol (JSON over HTTP, UTF-8). Every request carries `X-Hospital: <hospital code>` (one
 HIS gateway may serve several hospitals) and, when the config names `token_env`,
 `Authorization: Bearer <token>`. Money is a string with two decimals ("12.50"), datetimes
-ISO 8601 with their offset. Shapes are in `hcm.his.wire`.
+ISO 8601 with their offset. Shapes are in `hcm.his.wire` (schedules and reports in
+`hcm.his.wire_schedules` and `hcm.his.wire_reports`).
 
     POST /patients/search                 {id_number?, medical_card_number?, name?, phone?}
                                           -> {"patients": [patient]}   every given field matches
@@ -18,11 +19,20 @@ ISO 8601 with their offset. Shapes are in `hcm.his.wire`.
                                self_pay_amount}                     -> {"settlement": ...}
     POST /settlements/cancel  {number, payment_reference}           -> {"cancelled": true}
     GET  /settlements/<number>?payment_reference=R                  -> {"settlement": ...}
+    GET  /schedules?start=<date>&end=<date>         -> {"slots": [slot]}   every doctor, both days included
+    GET  /patients/<id>/checkup-reports             -> {"checkup_reports": [checkup_report]}   newest first
+    GET  /patients/<id>/exam-results                -> {"exam_results": [exam_result]}         newest first
+    GET  /reports?since=<ISO datetime>              -> {"checkup_reports": [...], "exam_results": [...]}
+                                                       every patient's, ready at or after `since`, oldest first
+    GET  /checkup-reports/<number>/pdf              -> {"report_number", "content_type", "pdf_base64"}
+
+The other way, the HIS may push new reports as soon as they are ready: the body of a
+`GET /reports` answer, POSTed to the platform and signed with HMAC-SHA256 (see hcm.reports.push).
 
 A refusal is a 4xx with {"code", "message"}: patient_not_found, prescription_not_found,
 patient_ambiguous, already_settled, not_mergeable, pre_settlement_invalid, amount_mismatch,
-settlement_failed, settlement_not_found, invalid_request. `POST /settlements` with a
-(number, payment_reference) already settled answers the same settlement again (200).
+settlement_failed, settlement_not_found, report_not_found, invalid_request. `POST /settlements`
+with a (number, payment_reference) already settled answers the same settlement again (200).
 
 Patient search is a POST so ID numbers and phones stay out of URLs and access logs; it is
 still a read, and reads are retried (`retries` in the config, short backoff). Writes never
@@ -35,7 +45,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
@@ -44,12 +54,16 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from hcm.env import env_str
-from hcm.his import wire
+from hcm.his import wire, wire_reports, wire_schedules
 from hcm.his.contract import (
     HisAdapter,
+    HisCheckupReport,
+    HisExamResult,
+    HisNewReports,
     HisNotConfigured,
     HisPatient,
     HisRefused,
+    HisScheduleSlot,
     HisUnavailable,
     PaidPrescription,
     Prescription,
@@ -229,6 +243,26 @@ class HttpHisAdapter(HisAdapter):
     def paid_prescriptions(self, *, his_patient_id: str) -> list[PaidPrescription]:
         body = self._read("GET", f"/patients/{_segment(his_patient_id)}/prescriptions", params={"state": "paid"})
         return self._decode(lambda: wire.decode_list(body, "prescriptions", wire.paid_from_wire))
+
+    def doctor_schedules(self, *, start: date, end: date) -> list[HisScheduleSlot]:
+        body = self._read("GET", "/schedules", params={"start": start.isoformat(), "end": end.isoformat()})
+        return self._decode(lambda: wire.decode_list(body, "slots", wire_schedules.slot_from_wire))
+
+    def checkup_reports(self, *, his_patient_id: str) -> list[HisCheckupReport]:
+        body = self._read("GET", f"/patients/{_segment(his_patient_id)}/checkup-reports")
+        return self._decode(lambda: wire.decode_list(body, "checkup_reports", wire_reports.checkup_report_from_wire))
+
+    def exam_results(self, *, his_patient_id: str) -> list[HisExamResult]:
+        body = self._read("GET", f"/patients/{_segment(his_patient_id)}/exam-results")
+        return self._decode(lambda: wire.decode_list(body, "exam_results", wire_reports.exam_result_from_wire))
+
+    def reports_since(self, *, since: datetime) -> HisNewReports:
+        body = self._read("GET", "/reports", params={"since": since.isoformat()})
+        return self._decode(lambda: wire_reports.new_reports_from_wire(body))
+
+    def report_pdf(self, *, report_number: str) -> bytes:
+        body = self._read("GET", f"/checkup-reports/{_segment(report_number)}/pdf")
+        return self._decode(lambda: wire_reports.pdf_from_wire(body))
 
     # --- the wire ---------------------------------------------------------------------
 
