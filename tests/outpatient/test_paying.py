@@ -248,3 +248,16 @@ def test_single_and_merged_payment_with_each_method(method, numbers, patient_cli
     assert sorted(outpatient.lines.values_list("number", "state")) == [(n, "settled") for n in sorted(numbers)]
     assert fake_his.requests.count("POST /settlements") == len(numbers)
     assert not set(numbers) & set(unpaid_numbers(patient_client))
+
+
+def test_reading_an_unchanged_list_again_writes_nothing(patient_client, hospital):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    patient_client.get(API + "unpaid/")
+    with CaptureQueriesContext(connection) as queries:
+        assert patient_client.get(API + "unpaid/").status_code == 200
+
+    writes = [q["sql"] for q in queries if "outpatient_prescription" in q["sql"] and not q["sql"].startswith("SELECT")]
+    assert writes == []
+    assert Prescription.objects.filter(hospital=hospital, paid=False).count() == 6

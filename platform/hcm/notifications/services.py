@@ -199,9 +199,9 @@ def notify_many(
     *, hospital: Hospital, event: str, messages: list[tuple[WechatAccount, dict[str, str], str]], batch_size: int = 2000
 ) -> int:
     """Write many notifications of one event at once (e.g. a daily reminder to thousands of
-    patients), in a constant number of queries; each message is (account, data, dedupe_key) and
-    a key already used writes nothing. The sweep (tasks.send_due) sends them. Answers how many
-    were written."""
+    patients) in batched inserts, not a query per message; each message is (account, data,
+    dedupe_key) and a key already used writes nothing. The sweep (tasks.send_due) sends them.
+    Answers how many were new when we looked (a concurrent run may have taken a few)."""
     if event not in EVENTS:
         raise ValueError(f"Unknown notification event {event!r}; expected one of {', '.join(EVENTS)}.")
     template_id = hospital.settings.notifications.wechat_templates.get(event, "")

@@ -82,35 +82,48 @@ def his_patient_for(*, hospital: Hospital, patient: PatientRecord) -> HisPatient
     return found
 
 
+MIRRORED = ["medical_card_number", "kind", "department", "doctor", "items", "amount", "pay_later", "mergeable", "paid"]
+
+
+def _upsert_changed(*, hospital: Hospital, rows: list[Prescription], known: dict[str, tuple]) -> None:
+    """Write only the bills that are new or differ from our copy (`known`: number -> the MIRRORED
+    values we hold), so reading an unchanged list writes nothing."""
+    changed = [row for row in rows if known.get(row.number) != tuple(getattr(row, f) for f in MIRRORED)]
+    if changed:
+        Prescription.objects.bulk_create(
+            changed,
+            batch_size=2000,
+            update_conflicts=True,
+            unique_fields=["hospital", "number"],
+            update_fields=MIRRORED,
+        )
+
+
+def _known(queryset) -> dict[str, tuple]:
+    return {number: tuple(values) for number, *values in queryset.values_list("number", *MIRRORED)}
+
+
 def mirror_prescriptions(*, hospital: Hospital, his_patient: HisPatient, unpaid: list[HisPrescription]) -> None:
     """Keep our copy of the patient's bills as the HIS just listed them (set-based)."""
     rows = [_mirror_row(hospital, p, his_patient.medical_card_number) for p in unpaid]
-    if rows:
-        Prescription.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["hospital", "number"],
-            update_fields=["kind", "department", "doctor", "items", "amount", "pay_later", "mergeable", "paid"],
-        )
-    gone = Prescription.objects.filter(hospital=hospital, his_patient_id=his_patient.his_patient_id, paid=False)
-    gone.exclude(number__in=[p.number for p in unpaid]).update(paid=True, last_seen_at=timezone.now())
+    ours = Prescription.objects.filter(hospital=hospital, his_patient_id=his_patient.his_patient_id)
+    known = _known(ours.filter(paid=False) | ours.filter(number__in=[row.number for row in rows]))
+    _upsert_changed(hospital=hospital, rows=rows, known=known)
+    listed = {row.number for row in rows}
+    gone = [number for number, values in known.items() if number not in listed and not values[-1]]
+    if gone:  # no longer unpaid in the HIS: paid at the window, or here
+        Prescription.objects.filter(hospital=hospital, number__in=gone).update(paid=True, last_seen_at=timezone.now())
 
 
 def mirror_pay_later(*, hospital: Hospital, unpaid: list[HisPrescription], issued_before: datetime) -> None:
     """Keep our copy of the hospital's unpaid pay-later bills issued before `issued_before` as the
-    HIS just listed them."""
+    HIS just listed them: only new and changed bills are written."""
     rows = [_mirror_row(hospital, p, p.medical_card_number) for p in unpaid]
-    Prescription.objects.bulk_create(
-        rows,
-        batch_size=2000,
-        update_conflicts=True,
-        unique_fields=["hospital", "number"],
-        update_fields=["medical_card_number", "amount", "pay_later", "paid"],
-    )
-    listed = {p.number for p in unpaid}
-    still_open = Prescription.objects.filter(hospital=hospital, pay_later=True, paid=False, issued_at__lt=issued_before)
+    known = _known(Prescription.objects.filter(hospital=hospital, pay_later=True, issued_at__lt=issued_before))
+    _upsert_changed(hospital=hospital, rows=rows, known=known)
+    listed = {row.number for row in rows}
     # Bills the HIS no longer lists were paid (at the window, or here): set-based, in batches.
-    gone = [n for n in still_open.values_list("number", flat=True) if n not in listed]
+    gone = [number for number, values in known.items() if number not in listed and not values[-1]]
     for start in range(0, len(gone), 2000):
         Prescription.objects.filter(hospital=hospital, number__in=gone[start : start + 2000]).update(paid=True)
 

@@ -51,7 +51,7 @@ def sync_pay_later_bills(hospital: Hospital) -> None:
 
 def send_pay_later_reminders(hospital_code: str) -> int:
     """Remind every bound patient of each pay-later bill left unpaid before today, once per bill
-    per account per day, in a constant number of queries whatever the number of bills."""
+    per account per day, set-based: batched reads and inserts, never a query per bill."""
     hospital = Hospital.objects.get(code=hospital_code)
     if not hospital.settings.outpatient.pay_later.enabled:
         return 0
