@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class DistributionConfig(AppConfig):
+    name = "hcm.distribution"
+    label = "distribution"
+    verbose_name = _("Distribution")
+
+    def ready(self) -> None:
+        from hcm.distribution.tasks import ensure_schedules
+
+        post_migrate.connect(ensure_schedules, sender=self)
