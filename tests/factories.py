@@ -1,6 +1,8 @@
 """Rows of any registered model for a given hospital, with related rows of the same hospital."""
 
+import itertools
 import uuid
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -21,6 +23,9 @@ def id_number(birth: str = "19900101", serial: int | None = None) -> str:
     return first17 + id_number_check_digit(first17)
 
 
+_DAYS = itertools.count(1)
+
+
 def make_row(model, hospital, **values):
     """One saved row of `model` at `hospital`; tenant foreign keys point at the same hospital."""
     if model is WechatAccount:
@@ -28,6 +33,15 @@ def make_row(model, hospital, **values):
     if model is Product and "category" not in values:
         # A product is on sale only in a published category: a published product gets one.
         values["category"] = make_row(Category, hospital, state=values.get("state", "draft"))
+    if model._meta.app_label == "distribution":
+        # Optional links (inviter, source, order...) stay empty: an inviter's inviter's... never ends.
+        for field in model._meta.fields:
+            if field.null and (field.many_to_one or field.one_to_one):
+                values.setdefault(field.name, None)
+    if model._meta.label_lower == "distribution.withdrawal":  # net = amount - fee (a constraint)
+        values.setdefault("amount", Decimal("100.00"))
+        values.setdefault("fee", Decimal("1.00"))
+        values.setdefault("net_amount", values["amount"] - values["fee"])
     for field in model._meta.fields:
         if field.name in values or field.name == "hospital" or not (field.many_to_one or field.one_to_one):
             continue
@@ -43,6 +57,15 @@ def make_row(model, hospital, **values):
         values.setdefault("unit_price", Decimal("10.00"))
         values.setdefault("quantity", 1)
         values.setdefault("amount", values["unit_price"] * values["quantity"])
+    if model._meta.label_lower in ("appointments.scheduleslot", "appointments.checkupday"):
+        values.setdefault("capacity", 10)  # booked <= capacity, ends after it starts (constraints)
+        values.setdefault("booked", 0)
+        values.setdefault("start_time", time(8, 0))
+        values.setdefault("end_time", time(8, 30))
+    if model._meta.label_lower in ("appointments.scheduleslot", "appointments.booking"):
+        values.setdefault("fee", Decimal("20.00"))
+    if model._meta.label_lower == "appointments.checkupday":  # one row per day and hospital
+        values.setdefault("date", date.today() + timedelta(days=next(_DAYS)))
     if model is PatientRecord:
         values.setdefault("medical_card_number", uuid.uuid4().hex[:12])
         values.setdefault("name", "尤小明")

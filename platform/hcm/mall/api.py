@@ -65,6 +65,9 @@ class LineSerializer(serializers.Serializer):
 class CheckoutInputSerializer(serializers.Serializer):
     items = LineSerializer(many=True, required=False, help_text="Buy now: the products and quantities.")
     from_cart = serializers.BooleanField(default=False, help_text="Or: the selected items of the cart.")
+    share_code = serializers.CharField(
+        max_length=16, required=False, allow_blank=True, default="", help_text="A distributor's product share code."
+    )
 
     def validate(self, attrs):
         if not attrs.get("from_cart") and not attrs.get("items"):
@@ -210,7 +213,10 @@ class CheckoutView(PatientEndpoint, APIView):
     def post(self, request, hospital: str):
         lines, from_cart = _lines(request)
         patient = require_current_patient(request.user)
-        order = services.order_create(account=request.user, patient=patient, lines=lines, from_cart=from_cart)
+        share_code = str(request.data.get("share_code") or "")  # checked by the serializer in _lines
+        order = services.order_create(
+            account=request.user, patient=patient, lines=lines, from_cart=from_cart, share_code=share_code
+        )
         return Response(_order_body(order, request), status=status.HTTP_201_CREATED)
 
 

@@ -178,7 +178,12 @@ class Order(FSMModelMixin, models.Model):
         self.payment_method = payment_method
         self.paid_at = timezone.now()
 
-    @transition(field=state, source=OrderState.PAID, target=OrderState.COMPLETED, custom={"label": _("Checkup done")})
+    @transition(
+        field=state,
+        source=OrderState.PAID,
+        target=OrderState.COMPLETED,
+        custom={"label": _("Checkup done"), "service": "hcm.mall.services.order_complete"},
+    )
     def complete(self) -> None:
         self.completed_at = timezone.now()
 

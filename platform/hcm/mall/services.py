@@ -5,8 +5,10 @@ import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from hcm.catalog.selectors import product_for_sale
@@ -102,9 +104,10 @@ def _order_number() -> str:
 
 
 def order_create(
-    *, account: WechatAccount, patient: PatientRecord, lines: list[Line], from_cart: bool = False
+    *, account: WechatAccount, patient: PatientRecord, lines: list[Line], from_cart: bool = False, share_code: str = ""
 ) -> Order:
-    """Create an order awaiting payment for a bound person, at today's catalog prices."""
+    """Create an order awaiting payment for a bound person, at today's catalog prices; `share_code`
+    (a distributor's product share) goes to the order listeners."""
     hospital = account.hospital
     priced = price_lines(hospital=hospital, lines=lines)
     with transaction.atomic():
@@ -130,7 +133,16 @@ def order_create(
         )
         if from_cart:
             account.cart_items.filter(product__in=[line.product for line in priced]).delete()
+        _order_event("created", order, share_code=share_code)
     return order
+
+
+def _order_event(event: str, order: Order, **details) -> None:
+    """Tell the apps named in settings.HCM_ORDER_LISTENERS (e.g. distribution, which the mall does
+    not import) what happened to an order: "created", "paid", "completed" or "refunded", inside
+    the order's transaction, so their writes commit or roll back with it."""
+    for listener in getattr(settings, "HCM_ORDER_LISTENERS", ()):
+        import_string(listener)(event=event, order=order, **details)
 
 
 # --- What payments tell an order (hcm.payments.payables) --------------------------------
@@ -150,7 +162,8 @@ def _summary(order: Order) -> dict:
 
 def order_paid(*, payable: Order, payment: Payment) -> None:
     """The order's payment succeeded (called in the payment's transaction, order locked)."""
-    transition_apply(obj=payable, name="mark_paid", actor=None, data={"payment_method": payment.method})
+    order = transition_apply(obj=payable, name="mark_paid", actor=None, data={"payment_method": payment.method})
+    _order_event("paid", order)
     _tell(payable, "order_paid", _summary(payable))
 
 
@@ -164,7 +177,9 @@ def order_refunded(*, payable: Order, payment: Payment, refund) -> None:
     """A refund of the order's payment succeeded."""
     order = Order.objects.get(pk=payable.pk)
     if order.state in (OrderState.PAID, OrderState.REFUNDING) and payment.state == PaymentState.REFUNDED:
-        transition_apply(obj=order, name="mark_refunded", actor=None)
+        order = transition_apply(obj=order, name="mark_refunded", actor=None)
+    if payment.state == PaymentState.REFUNDED:  # all of it: also a completed order's, refunded by finance
+        _order_event("refunded", order)
     _tell(order, "refund", {**_summary(order), "amount": f"{refund.amount:.2f} 元"})
 
 
@@ -186,6 +201,14 @@ def order_cancel(*, obj: Order, actor, reason: str = "") -> Order:
     obj.cancel_reason = reason or (_("Cancelled by the patient") if isinstance(actor, WechatAccount) else "")
     obj.save()
     payments.payable_close_open_payments(payable=obj)
+    return obj
+
+
+def order_complete(*, obj: Order, actor) -> Order:
+    """The checkup was done; the listeners hear of it (commissions start counting down to settlement)."""
+    obj.complete()
+    obj.save()
+    _order_event("completed", obj)
     return obj
 
 
