@@ -50,7 +50,10 @@ INSTALLED_APPS = [
     "hcm.payments",
     "hcm.mall",
     "hcm.outpatient",
+    "hcm.appointments",
     "hcm.his",
+    "hcm.reports",
+    "hcm.distribution",
 ]
 INSTALLED_APPS += env_list("HCM_EXTRA_APPS")
 
@@ -160,6 +163,8 @@ STORAGES = {
 }
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Files only authorised views may serve (report PDFs): never under MEDIA_ROOT, never given a URL.
+HCM_PRIVATE_FILES_DIR = Path(env_str("HCM_PRIVATE_FILES_DIR", str(VAR_DIR / "private")))
 
 # --- Security: strict when DEBUG is off; `manage.py check --deploy` is clean with production variables.
 if not DEBUG:
@@ -205,7 +210,16 @@ HCM_API_AUTHENTICATION = {
     "patient": ["hcm.patients.authentication.PatientTokenAuthentication"],
 }
 # Called after a hospital's configuration changed (and was committed), to keep things in step.
-HCM_CONFIG_APPLIED = ["hcm.outpatient.tasks.ensure_schedules"]
+HCM_CONFIG_APPLIED = [
+    "hcm.outpatient.tasks.ensure_schedules",
+    "hcm.reports.tasks.ensure_schedules",
+    "hcm.appointments.tasks.ensure_schedules",
+]
+# Told what happens to a mall order (created, paid, completed, refunded), inside its transaction:
+# `fn(*, event, order, **details)`. The mall knows no app above it; distribution credits commissions.
+HCM_ORDER_LISTENERS = ["hcm.distribution.services.order_event"]
+# Where invitation and share links open the patient app (`{hospital}` is the hospital's code).
+HCM_PATIENT_APP_URL = env_str("HCM_PATIENT_APP_URL", "https://h5.example.com/{hospital}/")
 # Transitions marked `idempotent` (patient scope) honour an Idempotency-Key header through this decorator.
 HCM_IDEMPOTENCY = "hcm.payments.idempotency.idempotent"
 HCM_PATIENT_TOKEN_TTL = int(env_str("HCM_PATIENT_TOKEN_TTL", str(30 * 86400)))  # seconds
@@ -244,7 +258,11 @@ SPECTACULAR_SETTINGS = {
         "RechargeStateEnum": "hcm.wallet.models.RechargeState",
         "PrescriptionKindEnum": "hcm.his.contract.PrescriptionKind",
         "OutpatientStateEnum": "hcm.outpatient.models.OutpatientState",
+        "OutpatientPaymentMethodEnum": "hcm.outpatient.models.PAYMENT_METHODS",
         "OutpatientLineStateEnum": "hcm.outpatient.models.LineState",
+        "BookingStateEnum": "hcm.appointments.models.BookingState",
+        "BookingKindEnum": "hcm.appointments.models.BookingKind",
+        "SessionEnum": "hcm.appointments.models.Session",
         "GenderEnum": "hcm.patients.models.Gender",
         "ProductKindEnum": "hcm.catalog.models.Product.Kind",
         "ProductGenderEnum": "hcm.catalog.models.Product.Gender",
@@ -254,6 +272,11 @@ SPECTACULAR_SETTINGS = {
         "PaymentMethodEnum": "hcm.payments.models.Method",
         "NotificationEventEnum": "hcm.notifications.models.EVENT_CHOICES",
         "NotificationStateEnum": "hcm.notifications.models.Notification.State",
+        "ApplicationStateEnum": "hcm.distribution.models.ApplicationState",
+        "CommissionKindEnum": "hcm.distribution.models.CommissionKind",
+        "CommissionStateEnum": "hcm.distribution.models.CommissionState",
+        "CommissionEntryKindEnum": "hcm.distribution.models.CommissionEntry.Kind",
+        "WithdrawalStateEnum": "hcm.distribution.models.WithdrawalState",
     },
 }
 

@@ -32,7 +32,11 @@ urlpatterns = [
     path("api/v1/<slug:hospital>/patient/", include("hcm.wallet.api")),
     path("api/v1/<slug:hospital>/patient/", include("hcm.mall.api")),
     path("api/v1/<slug:hospital>/patient/", include("hcm.outpatient.api")),
+    path("api/v1/<slug:hospital>/patient/", include("hcm.reports.api")),
+    path("api/v1/<slug:hospital>/reports/", include("hcm.reports.push")),
+    path("api/v1/<slug:hospital>/", include("hcm.appointments.api")),
     path("api/v1/<slug:hospital>/payments/", include("hcm.payments.api")),
+    path("api/v1/<slug:hospital>/", include("hcm.distribution.api")),
     *build_urlpatterns(),
 ]
 if settings.DEBUG:

@@ -234,6 +234,9 @@ class HisIntegration(_Section):
     timeout: Duration = timedelta(seconds=5)
     retries: StrictInt = Field(2, ge=0, le=5)
     token_env: EnvVarName | None = None
+    push_secret_env: EnvVarName | None = Field(
+        None, description="Variable holding the HMAC-SHA256 key the HIS signs its pushes (new reports) with."
+    )
 
     @model_validator(mode="after")
     def _check_base_url(self) -> "HisIntegration":
