@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-DEMO_ENV := DEBUG=1
+DEMO_ENV := DEBUG=1 PTDEMO_HIS_PUSH_SECRET=demo-his-push-secret
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -30,6 +30,7 @@ demo: demo-setup
 	@$(DEMO_ENV) $(PY) manage.py qcluster & QCLUSTER=$$!; \
 	$(DEMO_ENV) $(PY) manage.py fake_his --port 8765 & FAKE_HIS=$$!; \
 	trap 'kill $$QCLUSTER $$FAKE_HIS 2>/dev/null' EXIT INT TERM; \
+	sleep 2; $(DEMO_ENV) $(PY) manage.py sync_schedules || true; \
 	$(DEMO_ENV) $(PY) manage.py runserver $(HOST):$(PORT) --noreload
 
 test: $(INSTALLED)
