@@ -12,6 +12,7 @@ from django.utils import timezone
 from hcm.distribution import services
 from hcm.distribution.models import Commission, CommissionAccount, CommissionEntry
 from hcm.distribution.tasks import settle_commissions
+from hcm.lowcode.append_only import RowImmutable
 from hcm.mall.models import Order
 from hcm.wallet import recharge as wallet_recharge
 from tests.distribution.conftest import (
@@ -169,6 +170,12 @@ def test_commissions_settle_when_the_configured_days_have_passed_since_completio
     assert (entry.kind, entry.amount, entry.balance_after) == ("commission", Decimal("29.90"), Decimal("29.90"))
     assert settle_commissions() == 0  # settled once
     assert ledger_balances_add_up()
+    with pytest.raises(RowImmutable):
+        entry.save()
+    with pytest.raises(RowImmutable):
+        CommissionEntry.objects.filter(pk=entry.pk).update(amount=Decimal("99.00"))
+    with pytest.raises(RowImmutable):
+        entry.delete()
 
 
 @pytest.mark.parametrize("rules", [{"invite_reward": "0"}])

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import GET_STATE, FSMField, FSMModelMixin, transition
 
+from hcm.lowcode.append_only import AppendOnlyModel
 from hcm.lowcode.transitions import condition
 from hcm.patients.identity import mask_name, mask_phone
 
@@ -424,19 +425,7 @@ class CommissionAccount(models.Model):
         return str(self.distributor)
 
 
-class EntryImmutable(Exception):
-    """Commission ledger entries are written once and never changed or deleted."""
-
-
-class CommissionEntryQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise EntryImmutable("Commission ledger entries cannot be changed.")
-
-    def delete(self):
-        raise EntryImmutable("Commission ledger entries cannot be deleted.")
-
-
-class CommissionEntry(models.Model):
+class CommissionEntry(AppendOnlyModel):
     """One change of a commission account's balance: credits positive, debits negative, never edited."""
 
     class Kind(models.TextChoices):
@@ -468,7 +457,6 @@ class CommissionEntry(models.Model):
     )
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
 
-    objects = CommissionEntryQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("commission ledger entry")
@@ -489,13 +477,6 @@ class CommissionEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount:+}"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise EntryImmutable("Commission ledger entries cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise EntryImmutable("Commission ledger entries cannot be deleted.")
 
 
 # --- Withdrawals ---------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 
+from hcm.lowcode.append_only import AppendOnlyModel, RowImmutable
 from hcm.patients.identity import mask_tail
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -76,19 +77,10 @@ class BalanceAccount(models.Model):
     masked_card_number.fget.short_description = _("card number")
 
 
-class LedgerEntryImmutable(Exception):
-    """Ledger entries are written once and never changed or deleted."""
+LedgerEntryImmutable = RowImmutable  # the name callers know
 
 
-class LedgerEntryQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise LedgerEntryImmutable("Ledger entries cannot be changed.")
-
-    def delete(self):
-        raise LedgerEntryImmutable("Ledger entries cannot be deleted.")
-
-
-class LedgerEntry(models.Model):
+class LedgerEntry(AppendOnlyModel):
     """One change of a card's balance: credits positive, debits negative, never edited."""
 
     class Kind(models.TextChoices):
@@ -121,8 +113,6 @@ class LedgerEntry(models.Model):
     )
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
 
-    objects = LedgerEntryQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
@@ -141,13 +131,6 @@ class LedgerEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount:+}"
 
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise LedgerEntryImmutable("Ledger entries cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise LedgerEntryImmutable("Ledger entries cannot be deleted.")
 
 
 class RechargeState(models.TextChoices):
