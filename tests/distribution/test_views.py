@@ -175,3 +175,12 @@ def test_with_the_feature_off_the_api_is_404(hospital, seller):
     text = "code: dist\nname: 分销医院\nfeatures: [mall]\n" + hospital_yaml()
     hospital_config_update(hospital=hospital, config=parse_config(text, filename="dist.yaml"), author=None)
     assert client_for(seller.account).get(API).status_code == 404
+
+
+def test_the_my_page_offers_becoming_a_distributor_then_the_centre(hospital, seller_account):
+    stranger = make_account(hospital, "oMyPage0001")
+    me = f"/api/v1/{hospital.code}/patient/me/"
+
+    assert client_for(stranger).get(me).json()["distribution"] == {"status": "none", "withdrawable": None}
+    make_distributor(seller_account)
+    assert client_for(seller_account).get(me).json()["distribution"] == {"status": "approved", "withdrawable": "0.00"}

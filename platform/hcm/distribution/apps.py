@@ -9,6 +9,9 @@ class DistributionConfig(AppConfig):
     verbose_name = _("Distribution")
 
     def ready(self) -> None:
+        from hcm.distribution.selectors import my_page_distribution
         from hcm.distribution.tasks import ensure_schedules
+        from hcm.patients import mypage
 
         post_migrate.connect(ensure_schedules, sender=self)
+        mypage.register_section("distribution")(my_page_distribution)

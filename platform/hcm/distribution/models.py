@@ -457,7 +457,6 @@ class CommissionEntry(AppendOnlyModel):
     )
     created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
 
-
     class Meta:
         verbose_name = _("commission ledger entry")
         verbose_name_plural = _("commission ledger entries")
@@ -476,7 +475,6 @@ class CommissionEntry(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount:+}"
-
 
 
 # --- Withdrawals ---------------------------------------------------------------------------------

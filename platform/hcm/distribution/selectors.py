@@ -224,3 +224,19 @@ def distribution_report(*, hospital, date_from: date | None = None, date_to: dat
         "held_now": money(open_now["held"]),
         "balances_now": money(now["balances"]),
     }
+
+
+def my_page_distribution(account: WechatAccount, patient) -> dict | None:
+    """The my page's distribution entry: "become a distributor", "under review" or the centre
+    (None where the hospital runs no distribution programme)."""
+    if not account.hospital.has_feature("distribution"):
+        return None
+    if distributor_of(account) is not None:
+        return {"status": ApplicationState.APPROVED.value, "withdrawable": f"{_withdrawable(account):.2f}"}
+    application = latest_application(account)
+    return {"status": application.state if application else "none", "withdrawable": None}
+
+
+def _withdrawable(account: WechatAccount) -> Decimal:
+    balance = CommissionAccount.objects.filter(distributor__account=account).values_list("balance", flat=True).first()
+    return max(balance or ZERO, ZERO)

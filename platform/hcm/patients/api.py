@@ -187,6 +187,7 @@ class MyPageView(PatientEndpoint, APIView):
             "current": current,
             "bindings": bindings,
             "balance": extra.get("balance"),
+            "distribution": extra.get("distribution"),
             "counts": mypage.counts(account, patient),
             "features": [name for name in ALL_FEATURES if config.has_feature(name)],
             "binding_rules": {

@@ -90,6 +90,11 @@ class MyPageSerializer(serializers.Serializer):
     current = BindingSerializer(allow_null=True, help_text="The person orders, appointments and reports are for.")
     bindings = BindingSerializer(many=True)
     balance = serializers.DictField(allow_null=True, help_text="The current person's balance card (see wallet/).")
+    distribution = serializers.DictField(
+        allow_null=True,
+        help_text='"status": none (offer "become a distributor"), pending, rejected or approved (the centre), '
+        'and "withdrawable"; null where the hospital has no distribution programme.',
+    )
     counts = serializers.DictField(child=serializers.IntegerField())
     features = serializers.ListField(child=serializers.CharField())
     binding_rules = serializers.DictField()
