@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hcm.catalog.selectors import product_for_sale
-from hcm.distribution import links, selectors, services, verification, withdrawals
+from hcm.distribution import links, official_account, selectors, services, verification, withdrawals
 from hcm.distribution.models import Commission, CommissionEntry, Distributor, VerificationCode
 from hcm.distribution.serializers import (
     ApplicationStatusSerializer,
@@ -49,6 +49,7 @@ from hcm.lowcode.pagination import PageNumberPagination
 from hcm.lowcode.permissions import is_operator
 from hcm.lowcode.scoping import HospitalScopedMixin
 from hcm.patients.api import PatientEndpoint
+from hcm.patients.wechat import WechatUnavailable
 from hcm.payments.idempotency import idempotent
 
 TAG = "patient · distribution"
@@ -75,6 +76,19 @@ def _invite(request, distributor: Distributor, target: str) -> dict:
         "qr": _qr_url(request, "distribution-invite-qr", code=distributor.invite_code, target=target),
         "message": message,
     }
+
+
+def _official_account_qr(distributor: Distributor) -> dict | None:
+    """Image URLs of the official account's invitation QR codes; None when the config is off."""
+    if not distributor.hospital.settings.distribution.official_account_qr:
+        return None
+    urls = dict.fromkeys(links.INVITE_TARGETS)
+    for target in links.INVITE_TARGETS:
+        try:
+            urls[target] = official_account.official_account_qr(distributor, target)["url"]
+        except WechatUnavailable:
+            break  # the next would wait out the same timeout; the centre answers with the PNGs
+    return urls
 
 
 # --- Applying -------------------------------------------------------------------------------------
@@ -168,7 +182,10 @@ class ReferralView(DistributionEndpoint, APIView):
 class CentreView(DistributionEndpoint, APIView):
     @extend_schema(
         tags=[TAG],
-        summary="The distribution centre: withdrawable, pending, earned, today; invitation links and QR codes",
+        summary=(
+            "The distribution centre: withdrawable, pending, earned, today; invitation links and QR codes "
+            "(the official account's too, where the hospital uses them)"
+        ),
         parameters=[HOSPITAL_PARAMETER],
         responses={200: CentreSerializer, 409: NOT_DISTRIBUTOR},
     )
@@ -188,6 +205,7 @@ class CentreView(DistributionEndpoint, APIView):
             },
             "invite_distributor": _invite(request, distributor, links.INVITE_DISTRIBUTOR),
             "invite_member": _invite(request, distributor, links.INVITE_MEMBER),
+            "official_account_qr": _official_account_qr(distributor),
         }
         return Response(CentreSerializer(body).data)
 

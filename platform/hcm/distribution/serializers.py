@@ -114,6 +114,11 @@ class WithdrawalRulesSerializer(serializers.Serializer):
     left_today = serializers.DecimalField(**MONEY)
 
 
+class OfficialAccountQrSerializer(serializers.Serializer):
+    distributor = serializers.URLField(allow_null=True, help_text="Null when WeChat did not answer.")
+    member = serializers.URLField(allow_null=True, help_text="Null when WeChat did not answer.")
+
+
 class CentreSerializer(serializers.Serializer):
     distributor = DistributorSerializer()
     summary = SummarySerializer()
@@ -121,6 +126,13 @@ class CentreSerializer(serializers.Serializer):
     withdrawal_rules = WithdrawalRulesSerializer()
     invite_distributor = LinkSerializer()
     invite_member = LinkSerializer()
+    official_account_qr = OfficialAccountQrSerializer(
+        allow_null=True,
+        help_text=(
+            "Images of the official account's QR codes of both invitations (scanning also offers to follow "
+            "the account); null when the hospital does not use them. The `qr` PNGs work in any case."
+        ),
+    )
 
 
 class ReferralInputSerializer(serializers.Serializer):

@@ -9,14 +9,12 @@ from typing import Protocol
 
 import requests
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
-from wechatpy.session import SessionStorage
 
-from hcm.env import env_str
 from hcm.notifications.models import Notification
+from hcm.notifications.wechat_client import NotConfigured, official_account_client
 
 logger = logging.getLogger(__name__)
 
@@ -74,57 +72,16 @@ class LocmemBackend:
 # --- WeChat template messages through the hospital's official account ------------------------
 
 
-class _TimeoutSession(requests.Session):
-    """wechatpy fetches its access token without a timeout; every request gets one here."""
-
-    def __init__(self, timeout: float):
-        super().__init__()
-        self.timeout = timeout
-
-    def request(self, method, url, **kwargs):
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().request(method, url, **kwargs)
-
-
-class _TokenCache(SessionStorage):
-    """wechatpy's access-token storage in Django's cache, one namespace per hospital.
-
-    Shared by every process (with Redis), so workers do not each fetch a token: WeChat limits
-    token requests per day and a new token retires the previous one within minutes.
-    """
-
-    def __init__(self, prefix: str):
-        self.prefix = prefix
-
-    def get(self, key, default=None):
-        return cache.get(f"{self.prefix}:{key}", default)
-
-    def set(self, key, value, ttl=None):
-        if value is not None:
-            # Forget the token well before WeChat does, so a cached one is never about to expire.
-            cache.set(f"{self.prefix}:{key}", value, None if ttl is None else max(int(ttl) - 300, 60))
-
-    def delete(self, key):
-        cache.delete(f"{self.prefix}:{key}")
-
-
 class WechatBackend:
     """Template messages through wechatpy, with the hospital's app id and secret."""
 
     timeout_seconds = 5
 
     def client(self, notification: Notification) -> WeChatClient:
-        hospital = notification.hospital
-        wechat = hospital.settings.integrations.wechat
-        secret = env_str(wechat.app_secret_env) if wechat.app_secret_env else None
-        if not wechat.app_id or not secret:
-            raise SendFailed(f"WeChat app id or secret is not configured for hospital {hospital.code}.")
-        client = WeChatClient(
-            wechat.app_id, secret, session=_TokenCache(f"hcm:wechat:{hospital.pk}"), timeout=self.timeout_seconds
-        )
-        client._http = _TimeoutSession(self.timeout_seconds)
-        return client
+        try:
+            return official_account_client(notification.hospital, timeout=self.timeout_seconds)
+        except NotConfigured as error:
+            raise SendFailed(str(error)) from None
 
     def send(self, notification: Notification) -> None:
         if not notification.template_id or not notification.openid:

@@ -132,7 +132,6 @@ class LedgerEntry(AppendOnlyModel):
         return f"{self.get_kind_display()} {self.amount:+}"
 
 
-
 class RechargeState(models.TextChoices):
     PENDING = "pending", _("Awaiting payment")
     CREDITED = "credited", _("Credited")

@@ -208,6 +208,13 @@ class Distribution(_Section):
     commission: Commission = Commission()
     settle_after_days: StrictInt = Field(7, ge=0, le=365, description="Days after the order completes.")
     withdrawal: Withdrawal = Withdrawal()
+    official_account_qr: StrictBool = Field(
+        False,
+        description=(
+            "Invitation QR codes are the official account's parametric QR codes, so scanning also offers "
+            "to follow the account (needs integrations.wechat.app_id and app_secret_env)."
+        ),
+    )
 
 
 class Sms(_Section):
