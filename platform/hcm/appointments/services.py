@@ -7,7 +7,6 @@ interleaving of requests books more than the capacity. Cancelling gives the plac
 cancelling transaction. Notifications are written to the outbox in the same transaction.
 """
 
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -38,6 +37,7 @@ from hcm.hospitals.models import Hospital
 from hcm.lowcode.audit import audit_record
 from hcm.lowcode.errors import DomainError
 from hcm.lowcode.models import AuditEntry
+from hcm.lowcode.numbers import new_number
 from hcm.lowcode.transitions import TransitionRefused, transition_apply
 from hcm.mall.models import Order, OrderState
 from hcm.notifications.services import notify
@@ -210,7 +210,7 @@ def block_override_revoke(*, override: BookingBlockOverride, operator, request=N
 
 
 def _number() -> str:
-    return "A" + timezone.now().strftime("%Y%m%d%H%M%S") + "".join(secrets.choice("0123456789") for _ in range(6))
+    return new_number("A")
 
 
 def _take_place(model: type[ScheduleSlot] | type[CheckupDay], pk: int) -> None:

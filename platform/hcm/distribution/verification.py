@@ -8,7 +8,6 @@ A wrong guess is committed before the refusal is raised, so guessing costs the c
 import hashlib
 import hmac
 import logging
-import secrets
 from datetime import timedelta
 
 from django.conf import settings
@@ -19,6 +18,7 @@ from django.utils.translation import gettext as _
 from hcm.distribution.models import VerificationCode
 from hcm.hospitals.models import Hospital
 from hcm.lowcode.errors import DomainError
+from hcm.lowcode.numbers import random_digits
 from hcm.notifications.sms import SmsFailed, sms_send
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def code_send(*, hospital: Hospital, phone: str, purpose: str, ip_address: str |
             code="sms_unavailable",
             status=409,
         )
-    code = "".join(secrets.choice("0123456789") for _ in range(CODE_LENGTH))
+    code = random_digits(CODE_LENGTH)
     with transaction.atomic():
         # Two requests in the same instant may both pass the count: the limits bound abuse, they
         # are not an invariant worth locking the hospital row for.

@@ -8,7 +8,6 @@ after commit whose outcome comes back through the same state machine.
 """
 
 import logging
-import secrets
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
@@ -27,6 +26,7 @@ from hcm.distribution.models import (
 )
 from hcm.distribution.services import CENT, ZERO, InsufficientCommission, account_of, book, quantize
 from hcm.lowcode.errors import DomainError
+from hcm.lowcode.numbers import new_number
 from hcm.lowcode.transitions import transition_apply
 from hcm.notifications.services import notify
 
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 
 def _new_number() -> str:
-    return "W" + timezone.now().strftime("%Y%m%d%H%M%S") + "".join(secrets.choice("0123456789") for _ in range(6))
+    return new_number("W")
 
 
 def _start_of_today():

@@ -1,7 +1,6 @@
 """Writes of the mall: the cart, checkout, and what an order does when it is paid, cancelled
 or refunded. Prices always come from the catalog at checkout."""
 
-import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -14,6 +13,7 @@ from django.utils.translation import gettext as _
 from hcm.catalog.selectors import product_for_sale
 from hcm.hospitals.models import Hospital
 from hcm.lowcode.errors import DomainError
+from hcm.lowcode.numbers import new_number
 from hcm.lowcode.transitions import transition_apply
 from hcm.mall.models import CartItem, Order, OrderItem, OrderState
 from hcm.notifications.services import notify
@@ -100,7 +100,7 @@ def cart_lines(account: WechatAccount) -> list[Line]:
 
 
 def _order_number() -> str:
-    return "O" + timezone.now().strftime("%Y%m%d%H%M%S") + "".join(secrets.choice("0123456789") for _ in range(6))
+    return new_number("O")
 
 
 def order_create(

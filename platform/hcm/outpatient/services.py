@@ -8,7 +8,6 @@ payment number), so running it again after a timeout or a crash never settles tw
 """
 
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,6 +21,7 @@ from hcm.his.contract import HisPatient, HisRefused, HisUnavailable, PreSettleme
 from hcm.his.contract import Prescription as HisPrescription
 from hcm.hospitals.models import Hospital
 from hcm.lowcode.errors import DomainError
+from hcm.lowcode.numbers import new_number
 from hcm.lowcode.transitions import transition_apply
 from hcm.notifications.services import notify
 from hcm.outpatient.models import LineState, OutpatientPayment, OutpatientPaymentLine, OutpatientState, Prescription
@@ -233,7 +233,7 @@ def _second_factor_matches(his_patient: HisPatient, *, name: str, phone_tail: st
 
 
 def _number() -> str:
-    return "M" + timezone.now().strftime("%Y%m%d%H%M%S") + "".join(secrets.choice("0123456789") for _ in range(6))
+    return new_number("M")
 
 
 def _check_merge(hospital: Hospital, bills: list[Bill]) -> None:

@@ -1,6 +1,5 @@
 """Writes of patients: signing in, binding records, switching the current person, unbinding."""
 
-import secrets
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -10,6 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from hcm.hospitals.models import Hospital
 from hcm.lowcode.errors import DomainError
+from hcm.lowcode.numbers import random_digits
 from hcm.patients import identity
 from hcm.patients.models import Binding, PatientRecord, PatientToken, WechatAccount
 from hcm.patients.wechat import WechatIdentity, identity_from_code
@@ -105,7 +105,7 @@ def _no_match(fields: tuple[str, ...]) -> BindingRefused:
 def _register(hospital: Hospital, details: dict) -> PatientRecord:
     """A record created from the patient's own details, where the hospital allows it."""
     for _attempt in range(5):
-        card = "W" + "".join(secrets.choice("0123456789") for _ in range(11))
+        card = "W" + random_digits(11)
         if not PatientRecord.objects.filter(hospital=hospital, medical_card_number=card).exists():
             break
     return PatientRecord.objects.create(

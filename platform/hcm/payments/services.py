@@ -5,7 +5,6 @@ Lock order, everywhere: the payable row, then the payment row, then a balance ac
 WeChat is never called inside a transaction that holds a lock.
 """
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from hcm.hospitals.models import Hospital
 from hcm.lowcode.errors import DomainError
+from hcm.lowcode.numbers import new_number
 from hcm.payments import wechatpay
 from hcm.payments.models import SETTLED_STATES, Method, Payment, PaymentState, Refund, RefundState
 from hcm.payments.payables import hooks_for
@@ -41,7 +41,7 @@ class PaymentStart:
 
 
 def _new_number(prefix: str) -> str:
-    return prefix + timezone.now().strftime("%Y%m%d%H%M%S") + "".join(secrets.choice("0123456789") for _ in range(10))
+    return new_number(prefix, digits=10)
 
 
 def _locked(payable: models.Model) -> models.Model:

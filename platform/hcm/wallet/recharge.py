@@ -5,13 +5,12 @@ a payment and is a payable), while payments sits above the ledger services it de
 credits, so keeping the two apart keeps the imports one-way.
 """
 
-import secrets
 from decimal import Decimal
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hcm.lowcode.errors import DomainError
+from hcm.lowcode.numbers import new_number
 from hcm.lowcode.transitions import transition_apply
 from hcm.patients.models import PatientRecord, WechatAccount
 from hcm.payments import services as payments
@@ -27,7 +26,7 @@ class RechargeRefused(DomainError):
 
 
 def _number() -> str:
-    return "C" + timezone.now().strftime("%Y%m%d%H%M%S") + "".join(secrets.choice("0123456789") for _ in range(6))
+    return new_number("C")
 
 
 def recharge_amount_check(*, hospital, amount: Decimal) -> None:
