@@ -4,14 +4,21 @@ The callbacks are plain Django views: no sign-in, no CSRF, no throttling (WeChat
 24 hours and must be answered within 5 seconds); the signature is what authenticates them.
 """
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from hcm.hospitals.models import Hospital
+from hcm.lowcode.api import ERROR_RESPONSE, HOSPITAL_PARAMETER
 from hcm.lowcode.audit import client_ip
+from hcm.lowcode.permissions import PatientPermission
+from hcm.lowcode.scoping import HospitalScopedMixin
+from hcm.patients.authentication import PatientTokenAuthentication
 from hcm.payments import services, wechatpay
 from hcm.payments.models import Method, Payment
 
@@ -98,7 +105,46 @@ def wechat_refund_notify(request, hospital: str):
     return _xml(services.wechat_refund_notified(hospital=found, body=request.body))
 
 
+class SandboxPaySerializer(serializers.Serializer):
+    out_trade_no = serializers.CharField(max_length=32)
+
+
+class SandboxPayView(HospitalScopedMixin, APIView):
+    """Demo hospitals only: do what the patient's WeChat app would, pay, and let WeChat's signed
+    notification reach the notify endpoint's code. 404 anywhere else."""
+
+    authentication_classes = [PatientTokenAuthentication]
+    permission_classes = [PatientPermission]
+
+    @extend_schema(
+        tags=["patient · payments"],
+        summary="Sandbox only: complete a pending WeChat payment as if the patient had paid",
+        parameters=[HOSPITAL_PARAMETER],
+        request=SandboxPaySerializer,
+        responses={200: PaymentSerializer, 404: ERROR_RESPONSE},
+    )
+    def post(self, request, hospital: str):
+        body = SandboxPaySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        client = wechatpay.client_for(self.hospital) if self.hospital.settings.integrations.wechat.sandbox else None
+        payment = Payment.objects.filter(
+            hospital=self.hospital,
+            account=request.user,
+            method=Method.WECHAT,
+            out_trade_no=body.validated_data["out_trade_no"],
+        ).first()
+        if not isinstance(client, wechatpay.SandboxWechatPayClient) or payment is None:
+            raise Http404
+        notification = client.signed_notification(
+            out_trade_no=payment.out_trade_no, amount=payment.amount, openid=request.user.openid
+        )
+        services.wechat_payment_notified(hospital=self.hospital, body=notification)
+        payment.refresh_from_db()
+        return Response(PaymentSerializer(payment).data)
+
+
 urlpatterns = [
+    path("sandbox/pay/", SandboxPayView.as_view(), name="sandbox-pay"),
     path("wechat/payment-notify/", wechat_payment_notify, name="wechat-payment-notify"),
     path("wechat/refund-notify/", wechat_refund_notify, name="wechat-refund-notify"),
 ]

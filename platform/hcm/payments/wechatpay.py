@@ -147,10 +147,55 @@ def _parse_xml(body: bytes) -> dict:
     return dict(parsed["xml"])
 
 
+class SandboxWechatPayClient(WechatPayClient):
+    """Demo hospitals (`integrations.wechat.sandbox`) with no merchant key: WeChat's answers are
+    made here instead of on WeChat's servers, and `payments/sandbox/pay/` signs the notification
+    WeChat would send with this client's key, so the demo pays through the real notify path."""
+
+    API_KEY = "sandbox-not-a-real-merchant-key-0"
+
+    def __init__(self, *, app_id: str, mch_id: str):
+        super().__init__(app_id=app_id or "wxsandbox", mch_id=mch_id or "sandbox", api_key=self.API_KEY)
+
+    def unified_order(self, *, out_trade_no: str, **kwargs) -> str:
+        return f"sandbox-{out_trade_no}"
+
+    def query(self, out_trade_no: str) -> dict:
+        return {"trade_state": "NOTPAY", "out_trade_no": out_trade_no}
+
+    def close(self, out_trade_no: str) -> dict:
+        return {"result_code": "SUCCESS"}
+
+    def refund(self, *, out_refund_no: str, **kwargs) -> dict:
+        return {"refund_id": f"sandbox-{out_refund_no}"}
+
+    def refund_query(self, out_refund_no: str) -> dict:
+        return {"refund_count": "1", "refund_status_0": "SUCCESS"}
+
+    def signed_notification(self, *, out_trade_no: str, amount: Decimal, openid: str) -> bytes:
+        """The payment notification WeChat would send for this trade, signed with the sandbox key."""
+        data = {
+            "appid": self.pay.appid,
+            "mch_id": self.mch_id,
+            "nonce_str": out_trade_no[-16:],
+            "openid": openid,
+            "out_trade_no": out_trade_no,
+            "result_code": "SUCCESS",
+            "return_code": "SUCCESS",
+            "total_fee": str(to_fen(amount)),
+            "trade_type": "JSAPI",
+            "transaction_id": f"sandbox-{out_trade_no}",
+        }
+        return dict_to_xml(data, calculate_signature(data, self.api_key)).encode()
+
+
 def client_for(hospital: Hospital) -> WechatPayClient:
-    """The WeChat Pay merchant client of a hospital, with secrets from the environment."""
+    """The WeChat Pay merchant client of a hospital, with secrets from the environment (the
+    sandbox client for a demo hospital that has none)."""
     wechat = hospital.settings.integrations.wechat
     api_key = env_str(wechat.api_key_env) if wechat.api_key_env else None
+    if wechat.sandbox and not api_key:
+        return SandboxWechatPayClient(app_id=wechat.app_id, mch_id=wechat.mch_id)
     if not (wechat.app_id and wechat.mch_id and api_key):
         raise WechatPayUnavailable(_("WeChat Pay is not configured for this hospital."))
     cert = env_str(wechat.cert_path_env) if wechat.cert_path_env else None
