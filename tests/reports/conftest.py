@@ -3,6 +3,7 @@ reports of two people on the platform and one who is not; an account bound to bo
 (the first is current), a neighbour bound to the second only, and a stranger bound to nobody."""
 
 import json
+import time
 
 import pytest
 from rest_framework.test import APIClient
@@ -161,12 +162,26 @@ def patient_client(account):
     return client_for(account)
 
 
-def signed(body: dict | bytes, *, secret: str = PUSH_SECRET) -> tuple[bytes, str]:
+def signed(body: dict | bytes, *, secret: str = PUSH_SECRET, timestamp: str | None = None) -> tuple[bytes, str]:
     raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode("utf-8")
-    return raw, services.push_signature(secret=secret, body=raw)
+    return raw, services.push_signature(secret=secret, body=raw, timestamp=timestamp or now_stamp())
 
 
-def push(client, body: dict | bytes, *, signature: str | None = None, secret: str = PUSH_SECRET):
-    raw, good = signed(body, secret=secret)
-    headers = {} if signature == "" else {"HTTP_X_HIS_SIGNATURE": good if signature is None else signature}
+def now_stamp() -> str:
+    return str(int(time.time()))
+
+
+def push(
+    client,
+    body: dict | bytes,
+    *,
+    signature: str | None = None,
+    secret: str = PUSH_SECRET,
+    timestamp: str | None = None,
+):
+    timestamp = timestamp or now_stamp()
+    raw, good = signed(body, secret=secret, timestamp=timestamp)
+    headers = {"HTTP_X_HIS_TIMESTAMP": timestamp}
+    if signature != "":
+        headers["HTTP_X_HIS_SIGNATURE"] = good if signature is None else signature
     return client.post(PUSH, raw, content_type="application/json", **headers)

@@ -1,7 +1,10 @@
 """The HIS's signed push of new reports: a good signature stores and announces, a bad one is
 refused with 403 and writes nothing, the same push twice changes nothing, no sign-in or CSRF."""
 
+import hashlib
+import hmac
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -14,7 +17,7 @@ from hcm.notifications.models import Notification
 from hcm.reports import services
 from hcm.reports.models import CheckupReport, ExamResult
 from tests.conftest import make_hospital
-from tests.reports.conftest import CODE, PUSH, config, push, signed
+from tests.reports.conftest import CODE, PUSH, PUSH_SECRET, config, now_stamp, push, signed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -134,4 +137,25 @@ def test_a_push_larger_than_the_request_limit_is_a_413_and_writes_nothing(client
     answer = push(client, body)
 
     assert (answer.status_code, answer.json()["code"]) == (413, "too_large")
+    assert nothing_written()
+
+
+def test_an_old_push_replayed_is_refused(client, body, account):
+    an_hour_ago = str(int(time.time()) - 3600)
+
+    answer = push(client, body, timestamp=an_hour_ago)
+
+    assert (answer.status_code, answer.json()["code"]) == (403, "stale_push")
+    assert nothing_written()
+
+
+def test_a_signature_of_the_body_alone_is_refused(client, body, account):
+    raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    body_only = "sha256=" + hmac.new(PUSH_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+
+    answer = client.post(
+        PUSH, raw, content_type="application/json", HTTP_X_HIS_SIGNATURE=body_only, HTTP_X_HIS_TIMESTAMP=now_stamp()
+    )
+
+    assert (answer.status_code, answer.json()["code"]) == (403, "bad_signature")
     assert nothing_written()

@@ -2,10 +2,11 @@
 
 The HIS calls us (no sign-in, no CSRF) the moment reports are ready, with the body of its
 `GET /reports` answer ({"checkup_reports": [...], "exam_results": [...]}, see hcm.his.http)
-and `X-HIS-Signature: sha256=<hex HMAC-SHA256 of the raw body>`, keyed with the secret in
-the environment variable the hospital's `integrations.his.push_secret_env` names. A wrong or
-missing signature answers 403 and writes nothing; the same push twice stores the same rows
-and announces nothing new.
+`X-HIS-Timestamp: <Unix seconds>` and `X-HIS-Signature: sha256=<hex HMAC-SHA256 of the
+timestamp, ".", and the raw body>`, keyed with the secret in the environment variable the
+hospital's `integrations.his.push_secret_env` names. A wrong or missing signature, or a push
+more than 5 minutes old (a replay), answers 403 and writes nothing; the same push twice stores
+the same rows and announces nothing new.
 """
 
 from django.core.exceptions import RequestDataTooBig
@@ -24,6 +25,7 @@ from hcm.lowcode.scoping import HospitalScopedMixin
 from hcm.reports import services
 
 SIGNATURE_HEADER = "X-HIS-Signature"
+TIMESTAMP_HEADER = "X-HIS-Timestamp"
 
 
 class PushAnswerSerializer(serializers.Serializer):
@@ -41,7 +43,7 @@ class HisPushView(HospitalScopedMixin, APIView):
 
     @extend_schema(
         tags=["HIS · push"],
-        summary="New reports pushed by the hospital's HIS, signed with HMAC-SHA256 over the body",
+        summary="New reports pushed by the hospital's HIS, signed with HMAC-SHA256 over timestamp and body",
         parameters=[
             HOSPITAL_PARAMETER,
             OpenApiParameter(
@@ -49,7 +51,15 @@ class HisPushView(HospitalScopedMixin, APIView):
                 OpenApiTypes.STR,
                 OpenApiParameter.HEADER,
                 required=True,
-                description='"sha256=" and the hex HMAC-SHA256 of the raw body, keyed with the push secret.',
+                description='"sha256=" and the hex HMAC-SHA256 of the timestamp, ".", and the raw body, '
+                "keyed with the push secret.",
+            ),
+            OpenApiParameter(
+                TIMESTAMP_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="When the HIS sent the push, in Unix seconds; older than 5 minutes is refused.",
             ),
         ],
         request={"application/json": OpenApiTypes.OBJECT},
@@ -63,7 +73,10 @@ class HisPushView(HospitalScopedMixin, APIView):
                 _("Too many reports in one push; please send fewer at a time."), code="too_large", status=413
             )
         outcome = services.reports_push(
-            hospital=self.hospital, body=body, signature=request.headers.get(SIGNATURE_HEADER, "")
+            hospital=self.hospital,
+            body=body,
+            signature=request.headers.get(SIGNATURE_HEADER, ""),
+            timestamp=request.headers.get(TIMESTAMP_HEADER, ""),
         )
         return Response(PushAnswerSerializer(outcome.as_dict()).data)
 

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -243,16 +244,23 @@ def reports_sync(*, hospital: Hospital) -> StoreOutcome:
     return outcome
 
 
-def push_signature(*, secret: str, body: bytes) -> str:
-    """The X-HIS-Signature value of a push body: "sha256=" and the hex HMAC-SHA256 keyed with the secret."""
-    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+PUSH_MAX_AGE = 300  # seconds: a push older than this (or from the future) is a replay or a wrong clock
 
 
-def reports_push(*, hospital: Hospital, body: bytes, signature: str) -> StoreOutcome:
-    """Store the reports the HIS pushed, if the body carries the hospital's signature; nothing otherwise.
+def push_signature(*, secret: str, body: bytes, timestamp: str) -> str:
+    """The X-HIS-Signature value of a push: "sha256=" and the hex HMAC-SHA256, keyed with the
+    secret, of the X-HIS-Timestamp value (Unix seconds), a dot, and the raw body."""
+    message = timestamp.encode("ascii", "replace") + b"." + body
+    return "sha256=" + hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def reports_push(*, hospital: Hospital, body: bytes, signature: str, timestamp: str) -> StoreOutcome:
+    """Store the reports the HIS pushed, if the push carries the hospital's signature and is fresh;
+    nothing otherwise.
 
     The body has the shape of the HIS's `GET /reports` answer; the same push twice stores the
-    same rows and announces nothing the second time.
+    same rows and announces nothing the second time, and an old push replayed is refused, so it
+    cannot put back an earlier version of a corrected report.
     """
     secret_env = hospital.settings.integrations.his.push_secret_env
     secret = env_str(secret_env) if secret_env else None
@@ -262,9 +270,11 @@ def reports_push(*, hospital: Hospital, body: bytes, signature: str) -> StoreOut
             code="his_push_not_configured",
             status=403,
         )
-    expected = push_signature(secret=secret, body=body).encode("ascii")
+    expected = push_signature(secret=secret, body=body, timestamp=timestamp).encode("ascii")
     if not hmac.compare_digest(expected, signature.strip().lower().encode("utf-8", "replace")):
         raise ReportsRefused(_("The signature of the pushed reports is not valid."), code="bad_signature", status=403)
+    if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > PUSH_MAX_AGE:
+        raise ReportsRefused(_("The pushed reports are too old or dated in the future."), code="stale_push", status=403)
     try:
         reports = new_reports_from_wire(json.loads(body))
     except (ValueError, WireError) as error:  # json's errors are ValueErrors too
