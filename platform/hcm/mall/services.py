@@ -187,12 +187,7 @@ def order_refunded(*, payable: Order, payment: Payment, refund) -> None:
 
 
 def _paid_payment(order: Order) -> Payment:
-    return Payment.objects.get(
-        payable_type__app_label="mall",
-        payable_type__model="order",
-        payable_id=order.pk,
-        state__in=[PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED],
-    )
+    return payments.payments_of(payable=order).get(state__in=[PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED])
 
 
 def order_cancel(*, obj: Order, actor, reason: str = "") -> Order:
@@ -222,17 +217,8 @@ def order_expire(*, obj: Order, actor) -> Order:
 
 
 def order_confirm_payment(*, obj: Order, actor, note: str) -> Order:
-    payment = (
-        Payment.objects.filter(
-            payable_type__app_label="mall",
-            payable_type__model="order",
-            payable_id=obj.pk,
-            method=Method.AT_HOSPITAL,
-            state=PaymentState.PENDING,
-        )
-        .order_by("pk")
-        .first()
-    )
+    pending = payments.payments_of(payable=obj).filter(method=Method.AT_HOSPITAL, state=PaymentState.PENDING)
+    payment = pending.order_by("pk").first()
     if payment is None:
         raise DomainError(_("The order has no unpaid pay-at-hospital payment to confirm."), code="not_collectable")
     payments.payment_collect(payment=payment, actor=actor, note=note)

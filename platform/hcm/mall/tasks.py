@@ -7,8 +7,8 @@ from django.utils import timezone
 from hcm.lowcode.errors import DomainError
 from hcm.lowcode.transitions import TransitionRefused, transition_apply
 from hcm.mall.models import Order, OrderState
-from hcm.payments.models import Method, Payment, PaymentState
-from hcm.payments.services import payment_reconcile
+from hcm.payments.models import Method, PaymentState
+from hcm.payments.services import payment_reconcile, payments_of
 
 log = logging.getLogger(__name__)
 SCHEDULE_NAME = "mall.close_unpaid_orders"
@@ -20,13 +20,7 @@ def close_unpaid_orders() -> int:
     closed = 0
     due = Order.objects.filter(state=OrderState.PENDING_PAYMENT, expires_at__lte=timezone.now()).order_by("pk")
     for order in due[:500]:
-        open_wechat = Payment.objects.filter(
-            payable_type__app_label="mall",
-            payable_type__model="order",
-            payable_id=order.pk,
-            method=Method.WECHAT,
-            state=PaymentState.PENDING,
-        )
+        open_wechat = payments_of(payable=order).filter(method=Method.WECHAT, state=PaymentState.PENDING)
         for payment in open_wechat:
             try:
                 payment_reconcile(payment=payment)
