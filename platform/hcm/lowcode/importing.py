@@ -8,6 +8,7 @@ importing operator works for, so a file cannot touch or reference another hospit
 import re
 
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
@@ -100,7 +101,12 @@ def _label_in_english(label) -> str:
 
 
 class TenantModelResource(resources.ModelResource):
-    """Base of generated resources; `hospital_ids=None` means every hospital."""
+    """Base of generated resources; `hospital_ids=None` means every hospital.
+
+    `on_row`, when set, is called with each row's number once the row is done (background
+    imports report their progress through it)."""
+
+    on_row = None
 
     def __init__(self, *, hospital_ids=None, default_hospital: str | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -123,6 +129,13 @@ class TenantModelResource(resources.ModelResource):
         if "hospital" not in (dataset.headers or []) and self.default_hospital:
             dataset.append_col([self.default_hospital] * len(dataset), header="hospital")
         super().before_import(dataset, **kwargs)
+
+    def import_row(self, row, instance_loader, **kwargs):
+        try:
+            return super().import_row(row, instance_loader, **kwargs)
+        finally:
+            if self.on_row is not None:
+                self.on_row(kwargs.get("row_number", 0))
 
     def before_import_row(self, row, **kwargs):
         if not row.get("hospital") and self.default_hospital:
@@ -189,6 +202,9 @@ def build_import_resource(resource: Resource) -> type[TenantModelResource]:
             attrs[name] = fields.Field(attribute=name, column_name=name, widget=widget)
         elif getattr(field, "choices", None) and name not in fsm_fields(model):
             attrs[name] = fields.Field(attribute=name, column_name=name, widget=ChoiceWidget(field.choices))
+        elif isinstance(field, models.TextField) and field.blank:
+            # An empty spreadsheet cell is None; django-import-export blanks it for CharFields only.
+            attrs[name] = fields.Field(attribute=name, column_name=name, widget=widgets.CharWidget(allow_blank=True))
     meta = type(
         "Meta",
         (),
