@@ -8,10 +8,11 @@ from django.utils.translation import gettext as _
 from django_fsm.admin import FSMAdminMixin
 from import_export.admin import ImportExportModelAdmin
 from unfold.admin import ModelAdmin
-from unfold.contrib.import_export.forms import ExportForm, ImportForm
+from unfold.contrib.import_export.forms import ExportForm
 
 from hcm.hospitals import tenancy
 from hcm.lowcode.declarations import Resource, registry
+from hcm.lowcode.import_admin import LimitedImportMixin
 from hcm.lowcode.importing import build_import_resource
 from hcm.lowcode.tenancy_checks import is_tenant_model, same_hospital_errors
 from hcm.lowcode.transitions import TransitionRefused, fsm_fields, transition_apply
@@ -217,10 +218,9 @@ def build_admin(resource: Resource) -> type[admin.ModelAdmin]:
     if states:
         attrs["fsm_fields"] = states
     if resource.import_fields is not None:
-        bases.append(ImportExportModelAdmin)
+        bases.extend([LimitedImportMixin, ImportExportModelAdmin])
         attrs.update(
             resource_classes=[build_import_resource(resource)],
-            import_form_class=ImportForm,
             export_form_class=ExportForm,
         )
     bases.append(ModelAdmin)

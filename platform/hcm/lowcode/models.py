@@ -67,3 +67,56 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_label}: {self.get_action_display()} {self.object_repr}"
+
+
+class ImportJob(models.Model):
+    """A spreadsheet import too large for a web request: checked, then (once the operator
+    confirms) imported by a background task, with its progress and result.
+
+    The file is kept only until the job ends; the hospitals it may write to are worked out
+    from the operator's permissions each time it runs, as for an import in the request.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Waiting to be checked")
+        CHECKING = "checking", _("Checking")
+        CHECKED = "checked", _("Ready to import")
+        INVALID = "invalid", _("Has errors")
+        CONFIRMED = "confirmed", _("Waiting to be imported")
+        IMPORTING = "importing", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Import failed")
+
+    RUNNING = (State.QUEUED, State.CHECKING, State.CONFIRMED, State.IMPORTING)
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, verbose_name=_("type"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("operator")
+    )
+    file_name = models.CharField(_("file"), max_length=255)
+    file_format = models.CharField(_("format"), max_length=16)
+    resource_index = models.PositiveSmallIntegerField(default=0)
+    language = models.CharField(max_length=16, blank=True)
+    content = models.BinaryField(default=b"", editable=False)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.QUEUED)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    totals = models.JSONField(_("result"), default=dict, blank=True)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    error_count = models.PositiveIntegerField(_("rows with errors"), default=0)
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_state_display()})"
+
+    @property
+    def model(self):
+        return self.content_type.model_class()
