@@ -237,6 +237,9 @@ def test_a_large_file_is_checked_then_imported_by_a_worker_with_its_progress_rec
     assert list(products[0].exam_items.order_by("name").values_list("name", flat=True)) == ["一般检查", "血常规"]
     assert LogEntry.objects.filter(user=admin_a).count() == 12
     assert "已导入：新增 12 条" in client.get(job_url(job)).content.decode()
+    jobs = client.get("/admin/lowcode/importjob/")
+    assert list(jobs.context["cl"].result_list) == [job]
+    assert "导入任务" in jobs.content.decode() and "12 / 12" in jobs.content.decode()
 
 
 def test_a_running_job_shows_its_live_progress_and_refreshes(client, admin_a):

@@ -122,7 +122,7 @@ class ImportJobAdmin(ModelAdmin):
 
     @admin.display(description=gettext_lazy("data"))
     def kind(self, job):
-        return job.model._meta.verbose_name_plural
+        return _things(job)
 
     @admin.display(description=gettext_lazy("progress"))
     def progress(self, job):
@@ -147,13 +147,13 @@ class ImportJobAdmin(ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         job = self._job(request, object_id)
         interrupted = import_job_interrupted(job)
-        model_opts = job.model._meta
+        model_opts = (job.model or ImportJob)._meta
         context = {
             **self.admin_site.each_context(request),
             "title": _("Import job: %(file)s") % {"file": job.file_name},
             "opts": self.opts,
             "job": job,
-            "things": model_opts.verbose_name_plural,
+            "things": _things(job),
             "rows_done": import_job_rows_done(job),
             "percent": round(100 * import_job_rows_done(job) / job.total_rows) if job.total_rows else 100,
             "running": job.state in ImportJob.RUNNING and not interrupted,
@@ -173,6 +173,11 @@ class ImportJobAdmin(ModelAdmin):
         else:
             self.message_user(request, _("This import job cannot be confirmed now."), messages.ERROR)
         return redirect(reverse("admin:lowcode_importjob_change", args=[job.pk]))
+
+
+def _things(job: ImportJob) -> str:
+    """What the job imports (a model removed since shows its old name)."""
+    return job.model._meta.verbose_name_plural if job.model else job.content_type.model
 
 
 def _admin_url(opts, view: str) -> str | None:

@@ -111,7 +111,8 @@ def import_job_rows_done(job: ImportJob) -> int:
 def import_job_interrupted(job: ImportJob) -> bool:
     """A step that has run well past the task timeout: its worker died; nothing was written."""
     limit = timedelta(seconds=settings.HCM_IMPORT_JOB_TIMEOUT + 60)
-    return job.state in (State.CHECKING, State.IMPORTING) and job.started_at < timezone.now() - limit
+    running = job.state in (State.CHECKING, State.IMPORTING) and job.started_at is not None
+    return running and job.started_at < timezone.now() - limit
 
 
 def _queue(job_id: int) -> None:
