@@ -12,6 +12,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.utils import timezone
+from django_q.exceptions import TimeoutException
 
 from hcm.catalog.models import Product
 from hcm.hospitals.models import Membership
@@ -257,6 +258,34 @@ def test_a_running_job_shows_its_live_progress_and_refreshes(client, admin_a):
     page = logged_in(client, admin_a).get(job_url(job)).content.decode()
 
     assert "已处理 50 / 120 行" in page and 'http-equiv="refresh"' in page
+
+
+def test_a_job_whose_worker_died_shows_as_interrupted_and_one_stopped_by_the_timeout_as_failed(
+    client, admin_a, catalog, background_above_5_rows, monkeypatch, django_capture_on_commit_callbacks
+):
+    client = logged_in(client, admin_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, (HEADER + product_rows(6)).encode())
+    job = ImportJob.objects.get()
+    ImportJob.objects.filter(pk=job.pk).update(state=State.IMPORTING, started_at=timezone.now() - timedelta(hours=1))
+
+    page = client.get(job_url(job)).content.decode()
+    assert "已中断" in page and 'http-equiv="refresh"' not in page
+
+    def too_long(job, *, dry_run):
+        raise TimeoutException("Task exceeded maximum timeout value")
+
+    monkeypatch.setattr(import_jobs, "_run_step", too_long)
+    ImportJob.objects.filter(pk=job.pk).update(state=State.CONFIRMED)
+    with pytest.raises(TimeoutException):
+        import_jobs.import_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.state, job.errors[0]["message"], bytes(job.content)) == (
+        State.FAILED,
+        "任务运行超过 30 分钟，已被停止。",
+        b"",
+    )
+    assert not Product.objects.exists()
 
 
 def test_a_background_check_lists_errors_by_row_and_nothing_can_be_imported(
