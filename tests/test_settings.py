@@ -12,11 +12,13 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "hcm.example.org",
     "HCM_FIELD_KEYS": "bXlfZmllbGRfa2V5X2Zvcl90ZXN0c18zMl9ieXRlcyE=",
     "HCM_LOOKUP_KEY": "lookup-key-of-the-production-test-0123456789",
+    "REDIS_URL": "redis://127.0.0.1:6379/15",
 }
+PRODUCTION_VARIABLES = {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "HCM_DATABASE_CACHE", "HCM_TRUSTED_PROXIES"}
 
 
 def manage(*args: str, env: dict) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL"}}
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_VARIABLES}
     clean["DJANGO_SETTINGS_MODULE"] = "hcm.settings"
     return subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), *args], env={**clean, **env}, capture_output=True, text=True

@@ -31,3 +31,24 @@ def env_required(name: str) -> str:
     if value is None:
         raise ImproperlyConfigured(f"The environment variable {name} must be set when DEBUG is off.")
     return value
+
+
+def env_networks(name: str) -> list[str]:
+    """Comma-separated addresses or CIDR networks, each checked at start-up."""
+    import ipaddress
+
+    networks = env_list(name)
+    for entry in networks:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {entry!r} is not an address or a network such as 10.0.0.0/8.")
+    return networks
+
+
+def env_rates(defaults: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """Each rate of `defaults`, or the variable HCM_RATE_<SCOPE>_<KEY> that overrides it."""
+    return {
+        scope: {key: env_str(f"HCM_RATE_{scope}_{key}".upper(), rate) for key, rate in keys.items()}
+        for scope, keys in defaults.items()
+    }
