@@ -1,5 +1,6 @@
 """The one place that reads the process environment; settings import from here."""
 
+import ipaddress
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -34,15 +35,16 @@ def env_required(name: str) -> str:
 
 
 def env_networks(name: str) -> list[str]:
-    """Comma-separated addresses or CIDR networks, each checked at start-up."""
-    import ipaddress
-
+    """Comma-separated addresses or CIDR networks (or `unix`: a Unix socket's peer), checked at start-up."""
     networks = env_list(name)
     for entry in networks:
         try:
-            ipaddress.ip_network(entry, strict=False)
+            if entry != "unix":
+                ipaddress.ip_network(entry, strict=False)
         except ValueError:
-            raise ImproperlyConfigured(f"{name}: {entry!r} is not an address or a network such as 10.0.0.0/8.")
+            raise ImproperlyConfigured(
+                f"{name}: {entry!r} is not an address, a network such as 10.0.0.0/8, or unix (a Unix socket)."
+            )
     return networks
 
 

@@ -69,6 +69,16 @@ def test_forwarded_hops_with_ports_ipv6_and_garbage(settings):
     assert client_address(request("127.0.0.1", forwarded="")) == "127.0.0.1"
 
 
+def test_behind_a_unix_socket_the_proxy_is_trusted_only_when_configured(settings):
+    settings.HCM_TRUSTED_PROXIES = []
+    assert client_address(request("", forwarded="203.0.113.9")) is None
+
+    settings.HCM_TRUSTED_PROXIES = ["unix"]
+    assert client_address(request("", forwarded="1.2.3.4, 203.0.113.9")) == "203.0.113.9"
+    assert client_address(request("", forwarded="")) is None
+    assert client_address(request("198.51.100.7", forwarded="203.0.113.9")) == "198.51.100.7"
+
+
 def test_ipv6_clients_are_counted_by_their_64_network(clock, settings):
     settings.HCM_RATES = {"probe": {"address": "2/min"}}
 

@@ -29,6 +29,7 @@ from django.utils.translation import ngettext
 from rest_framework.throttling import BaseThrottle
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+UNIX_SOCKET = "unix"  # in HCM_TRUSTED_PROXIES: the proxy on the other end of gunicorn's Unix socket
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -37,12 +38,18 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 @lru_cache(maxsize=8)
 def _networks(entries: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries if entry != UNIX_SOCKET)
 
 
 def trusted_proxies() -> tuple:
     """The networks of `HCM_TRUSTED_PROXIES` (addresses or CIDR networks)."""
     return _networks(tuple(getattr(settings, "HCM_TRUSTED_PROXIES", ())))
+
+
+def _is_proxy(address: Address | None) -> bool:
+    if address is None:  # a Unix socket's peer has no address
+        return UNIX_SOCKET in getattr(settings, "HCM_TRUSTED_PROXIES", ())
+    return any(address in network for network in trusted_proxies())
 
 
 def _host(text: str) -> str:
@@ -70,20 +77,17 @@ def client_address(request) -> str | None:
     """The client's address: the socket's, or the nearest untrusted hop a trusted proxy forwarded."""
     meta = getattr(request, "META", {})
     peer = _parse(meta.get("REMOTE_ADDR"))
-    if peer is None:
-        return None
-    proxies = trusted_proxies()
-    address = _normal(peer)
-    if not any(address in network for network in proxies):
-        return str(address)
+    address = _normal(peer) if peer is not None else None
+    if not _is_proxy(address):
+        return str(address) if address is not None else None
     for hop in reversed(meta.get("HTTP_X_FORWARDED_FOR", "").split(",")):
         parsed = _parse(hop)
         if parsed is None:  # a proxy never writes garbage: the client did; it ends the trusted chain
             break
         address = _normal(parsed)
-        if not any(address in network for network in proxies):
+        if not _is_proxy(address):
             break
-    return str(address)
+    return str(address) if address is not None else None
 
 
 def _address_key(address: str) -> str:
