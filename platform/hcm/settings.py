@@ -1,7 +1,7 @@
 """Settings for every environment: development defaults only while DEBUG is on.
 
-Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_URL
-(see README, "Operations").
+Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_URL (or
+HCM_DATABASE_CACHE=1), see README, "Operations".
 """
 
 import base64
@@ -9,9 +9,10 @@ import hashlib
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from hcm.env import env_bool, env_list, env_required, env_str
+from hcm.env import env_bool, env_list, env_networks, env_rates, env_required, env_str
 
 SOURCE_ROOT = Path(__file__).resolve().parent.parent  # platform/
 BASE_DIR = SOURCE_ROOT.parent  # the repository
@@ -106,12 +107,23 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache and task queue: local memory / ORM broker by default, Redis with REDIS_URL.
+# --- Cache and task queue: Redis with REDIS_URL; else the ORM broker and, for the cache, a table
+# of the database (HCM_DATABASE_CACHE=1, after `manage.py createcachetable`) or, in development
+# only, each process's memory. Abuse limits count in the cache, so production refuses to start
+# without one that every process shares.
 REDIS_URL = env_str("REDIS_URL")
+HCM_DATABASE_CACHE = env_bool("HCM_DATABASE_CACHE", default=False)
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-else:
+elif HCM_DATABASE_CACHE:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "hcm_cache"}}
+elif DEBUG:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(
+        "With DEBUG off, set REDIS_URL (or HCM_DATABASE_CACHE=1 and run `manage.py createcachetable`): "
+        "rate limits and caches must be shared by every process."
+    )
 
 Q_CLUSTER = {
     "name": "hcm",
@@ -189,16 +201,33 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "hcm.lowcode.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_THROTTLE_RATES": {
-        "staff_token": "10/min",
-        "patient_sign_in": "30/min",
-        "binding": env_str("HCM_BINDING_RATE", "10/hour"),
-        "payment_password": "20/hour",
-        "outpatient_code": env_str("HCM_OUTPATIENT_CODE_RATE", "20/hour"),
-    },
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+
+# Abuse limits (hcm.lowcode.throttling): each operation counts a request per signed-in account,
+# per client address and per target, and refuses it when any count is over its rate. Every rate
+# can be set as HCM_RATE_<SCOPE>_<KEY>, e.g. HCM_RATE_BINDING_ACCOUNT=5/hour. Many patients may
+# share one address (hospital Wi-Fi, mobile carriers' NAT), so address rates are the loosest.
+HCM_RATES = env_rates(
+    {
+        "staff_sign_in": {"username": "10/min", "address": "30/min"},
+        "patient_sign_in": {"openid": "30/min", "address": "60/min"},
+        "binding": {
+            "account": "10/hour",
+            "id_number": "20/hour",
+            "medical_card_number": "20/hour",
+            "phone": "20/hour",
+            "address": "100/hour",
+        },
+        "payment_password": {"account": "20/hour", "address": "200/hour"},
+        "outpatient_code": {"account": "20/hour", "pay_code": "10/hour", "address": "100/hour"},
+        "sms_code": {"account": "10/hour", "address": "60/hour"},
+    }
+)
+# X-Forwarded-For is read only from these proxies (addresses or networks, e.g. the load
+# balancer's 10.0.0.0/8); otherwise the client's address is the socket's and the header ignored.
+HCM_TRUSTED_PROXIES = env_networks("HCM_TRUSTED_PROXIES")
 
 # Authentication of each generated API scope (public has none). Patients sign in through
 # WeChat (or the sandbox sign-in of a demo hospital) and send `Authorization: Bearer <key>`.

@@ -8,7 +8,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from hcm.wallet import services
-from hcm.wallet.api import PaymentPasswordThrottle
 from hcm.wallet.models import BalanceAccount, LedgerEntry
 from tests.conftest import make_hospital
 from tests.wallet.conftest import make_card, make_patient, patient_client
@@ -173,8 +172,8 @@ def test_wrong_old_passwords_lock_the_card_and_the_wallet_says_so(hospital, pati
     assert check_password("123456", stored.password)
 
 
-def test_password_changes_are_throttled_per_wechat_account(hospital, patient, account, monkeypatch):
-    monkeypatch.setattr(PaymentPasswordThrottle, "THROTTLE_RATES", {"payment_password": "2/hour"})
+def test_password_changes_are_throttled_per_wechat_account(hospital, patient, account, settings):
+    settings.HCM_RATES = {**settings.HCM_RATES, "payment_password": {"account": "2/hour"}}
     client = patient_client(hospital, patient)
     other = patient_client(hospital, patient, openid="openid-other")
 

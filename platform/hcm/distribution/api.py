@@ -48,6 +48,7 @@ from hcm.lowcode.audit import client_ip
 from hcm.lowcode.pagination import PageNumberPagination
 from hcm.lowcode.permissions import is_operator
 from hcm.lowcode.scoping import HospitalScopedMixin
+from hcm.lowcode.throttling import limit
 from hcm.patients.api import PatientEndpoint
 from hcm.patients.wechat import WechatUnavailable
 from hcm.payments.idempotency import idempotent
@@ -95,6 +96,10 @@ def _official_account_qr(distributor: Distributor) -> dict | None:
 
 
 class SmsCodeView(DistributionEndpoint, APIView):
+    # Requests per account and per address; the texts actually sent are also limited per phone and
+    # per address from the codes table (verification.py).
+    throttle_classes = [limit("sms_code")]
+
     @extend_schema(
         tags=[TAG],
         summary="Text a verification code to the applicant's phone (limited per phone and per address)",

@@ -19,6 +19,7 @@ from hcm.distribution.models import VerificationCode
 from hcm.hospitals.models import Hospital
 from hcm.lowcode.errors import DomainError
 from hcm.lowcode.numbers import random_digits
+from hcm.lowcode.throttling import wait_text
 from hcm.notifications.sms import SmsFailed, sms_send
 
 log = logging.getLogger(__name__)
@@ -46,14 +47,27 @@ def _digest(*, hospital_id: int, phone: str, code: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
+def _wait(codes, *, limit: int, period: timedelta, now) -> str | None:
+    """How long until fewer than `limit` of `codes` were sent within `period`; None if they are."""
+    sent = list(codes.filter(created_at__gt=now - period).order_by("-created_at").values_list("created_at", flat=True))
+    if len(sent) < limit:
+        return None
+    return wait_text((sent[limit - 1] + period - now).total_seconds())
+
+
 def _check_limits(*, hospital: Hospital, phone: str, ip_address: str | None, now) -> None:
-    codes = VerificationCode.objects.filter(hospital=hospital, created_at__gt=now - timedelta(hours=1))
-    if codes.filter(phone=phone, created_at__gt=now - RESEND_AFTER).exists():
-        raise TooManyCodes(_("A code was sent to this phone a moment ago; please wait a minute."))
-    if codes.filter(phone=phone).count() >= PER_PHONE_PER_HOUR:
-        raise TooManyCodes(_("Too many codes were sent to this phone; please try again in an hour."))
-    if ip_address and codes.filter(ip_address=ip_address).count() >= PER_IP_PER_HOUR:
-        raise TooManyCodes(_("Too many codes were requested; please try again later."))
+    codes = VerificationCode.objects.filter(hospital=hospital)
+    wait = _wait(codes.filter(phone=phone), limit=1, period=RESEND_AFTER, now=now)
+    if wait:
+        raise TooManyCodes(_("A code was sent to this phone a moment ago; please wait %(wait)s.") % {"wait": wait})
+    wait = _wait(codes.filter(phone=phone), limit=PER_PHONE_PER_HOUR, period=timedelta(hours=1), now=now)
+    if wait:
+        raise TooManyCodes(_("Too many codes were sent to this phone; please try again in %(wait)s.") % {"wait": wait})
+    wait = ip_address and _wait(
+        codes.filter(ip_address=ip_address), limit=PER_IP_PER_HOUR, period=timedelta(hours=1), now=now
+    )
+    if wait:
+        raise TooManyCodes(_("Too many codes were requested; please try again in %(wait)s.") % {"wait": wait})
 
 
 def code_send(*, hospital: Hospital, phone: str, purpose: str, ip_address: str | None) -> VerificationCode:

@@ -2,14 +2,14 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.throttling import ScopedRateThrottle
+
+from hcm.lowcode.throttling import limit
 
 
 class StaffTokenView(ObtainAuthToken):
     """POST username and password; the answer's token goes in `Authorization: Token <key>`."""
 
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "staff_token"
+    throttle_classes = [limit("staff_sign_in", by_account=False, targets=("username",))]
     authentication_classes = []
 
     @extend_schema(tags=["staff · sign-in"])

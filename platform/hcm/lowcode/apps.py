@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.utils.translation import gettext_lazy as _
 
 
@@ -13,6 +14,8 @@ class LowcodeConfig(AppConfig):
         from django.utils.module_loading import autodiscover_modules
 
         from hcm.lowcode.admin import register_all
+        from hcm.lowcode.throttling import check_limits
 
         autodiscover_modules("resources")
         register_all()
+        checks.register(check_limits)

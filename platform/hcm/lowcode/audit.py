@@ -5,12 +5,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
 from hcm.lowcode.models import AuditEntry
+from hcm.lowcode.throttling import client_address
 from hcm.lowcode.transitions import actor_label
 
 
 def client_ip(request) -> str | None:
-    """The client's address as the nearest proxy saw it (REMOTE_ADDR; never a forgeable header)."""
-    return getattr(request, "META", {}).get("REMOTE_ADDR") or None
+    """The client's address: the socket's, or what a trusted proxy forwarded (see throttling)."""
+    return client_address(request) if request is not None else None
 
 
 def audit_record(*, obj: models.Model, action: str, actor, request=None, detail: dict | None = None) -> AuditEntry:

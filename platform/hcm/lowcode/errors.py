@@ -15,6 +15,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from hcm.lowcode.throttling import throttled_message
+
 
 class ApiError(exceptions.APIException):
     """A refusal with a stable code; subclasses fix the status and default message."""
@@ -139,7 +141,7 @@ def _default_message(exc) -> str:
         exceptions.PermissionDenied: _("You do not have permission to do this."),
         exceptions.NotFound: _("The requested item does not exist."),
         exceptions.MethodNotAllowed: _("This operation is not supported."),
-        exceptions.Throttled: _("Too many requests; please try again later."),
+        exceptions.Throttled: throttled_message(getattr(exc, "wait", None)),
         exceptions.ParseError: _("The request body could not be read."),
         exceptions.UnsupportedMediaType: _("Unsupported request format."),
     }

@@ -18,7 +18,7 @@ from hcm.mall.models import CartItem, Order
 from hcm.patients.api import PatientEndpoint
 from hcm.patients.selectors import require_current_patient
 from hcm.patients.serializers import PersonSerializer
-from hcm.payments.api import PayInputSerializer, PaymentStartSerializer, start_payment
+from hcm.payments.api import PayInputSerializer, PaymentPasswordLimit, PaymentStartSerializer, start_payment
 from hcm.payments.idempotency import idempotent
 from hcm.wallet.selectors import account_for_patient
 
@@ -222,6 +222,7 @@ class CheckoutView(PatientEndpoint, APIView):
 
 class OrderPayView(PatientEndpoint, APIView):
     feature = "mall"
+    throttle_classes = [PaymentPasswordLimit]
 
     @extend_schema(
         tags=[CHECKOUT_TAG],

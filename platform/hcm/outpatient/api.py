@@ -9,18 +9,18 @@ from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from hcm.his.contract import PrescriptionKind
 from hcm.lowcode.api import ERROR_RESPONSE, HOSPITAL_PARAMETER
 from hcm.lowcode.audit import client_ip
+from hcm.lowcode.throttling import limit
 from hcm.outpatient import services
 from hcm.outpatient.models import OutpatientPayment
 from hcm.patients.api import PatientEndpoint
 from hcm.patients.identity import mask_name
 from hcm.patients.selectors import require_current_patient
-from hcm.payments.api import PayInputSerializer, PaymentSerializer, WechatJsapiSerializer
+from hcm.payments.api import PayInputSerializer, PaymentPasswordLimit, PaymentSerializer, WechatJsapiSerializer
 from hcm.payments.idempotency import idempotent
 
 TAG = "patient · outpatient"
@@ -141,13 +141,8 @@ def _pay_answer(outpatient: OutpatientPayment, start) -> dict:
     ).data
 
 
-class CodeLookupThrottle(SimpleRateThrottle):
-    """Guesses of printed codes and second factors, per WeChat account."""
-
-    scope = "outpatient_code"
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": f"wx:{request.user.pk}"}
+# Guesses of printed codes and second factors, per account, per address and per code.
+CodeLookupLimit = limit("outpatient_code", targets=("pay_code",))
 
 
 class UnpaidView(PatientEndpoint, APIView):
@@ -186,6 +181,7 @@ class PaidView(PatientEndpoint, APIView):
 
 class PayView(PatientEndpoint, APIView):
     feature = "outpatient"
+    throttle_classes = [PaymentPasswordLimit]
 
     @extend_schema(
         tags=[TAG],
@@ -212,7 +208,7 @@ class PayView(PatientEndpoint, APIView):
 
 class CodeLookupView(PatientEndpoint, APIView):
     feature = "outpatient"
-    throttle_classes = [CodeLookupThrottle]
+    throttle_classes = [CodeLookupLimit]
 
     @extend_schema(
         tags=[TAG],
@@ -230,7 +226,7 @@ class CodeLookupView(PatientEndpoint, APIView):
 
 class PayByCodeView(PatientEndpoint, APIView):
     feature = "outpatient"
-    throttle_classes = [CodeLookupThrottle]
+    throttle_classes = [CodeLookupLimit, PaymentPasswordLimit]
 
     @extend_schema(
         tags=[TAG],

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
-from hcm.his.contract import HisPatient, HisRefused, HisUnavailable, PreSettlement, adapter_for
+from hcm.his.contract import AlreadySettled, HisPatient, HisRefused, HisUnavailable, PreSettlement, adapter_for
 from hcm.his.contract import Prescription as HisPrescription
 from hcm.hospitals.models import Hospital
 from hcm.lowcode.errors import DomainError
@@ -196,8 +196,13 @@ def paid_prescriptions(*, hospital: Hospital, patient: PatientRecord):
 
 
 def bill_by_code(*, hospital: Hospital, pay_code: str, name: str = "", phone_tail: str = "") -> tuple[Bill, HisPatient]:
-    """The prescription printed with `pay_code`, if the second factor (the patient's full name or
-    the last four digits of their phone) matches; the same answer for a wrong code or factor."""
+    """The unpaid prescription printed with `pay_code`, if the second factor (the patient's full
+    name or the last four digits of their phone) matches.
+
+    Every mismatch answers the same `bill_not_found`: an unknown code, a wrong factor, and a code
+    already paid (the HIS does not say whose a paid one was, so nobody can prove the factor for
+    it), so trying codes tells a stranger nothing about which are real.
+    """
     if not hospital.settings.outpatient.scan_to_pay_without_binding:
         raise OutpatientRefused(
             _("This hospital does not accept payment by the prescription's code; please bind first."),
@@ -214,7 +219,10 @@ def bill_by_code(*, hospital: Hospital, pay_code: str, name: str = "", phone_tai
             fields={"name": [_("Enter the patient's name or the last four digits of their phone.")]},
         )
     his = adapter_for(hospital)
-    prescription = his.prescription_by_code(pay_code=pay_code.strip())
+    try:
+        prescription = his.prescription_by_code(pay_code=pay_code.strip())
+    except AlreadySettled:
+        raise not_found
     if prescription is None:
         raise not_found
     his_patient = his.patient(his_patient_id=prescription.his_patient_id)

@@ -11,10 +11,9 @@ from django.urls import path
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import SAFE_METHODS, AllowAny
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
-from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
 from hcm.hospitals.config.sections import DERIVED_FEATURES
@@ -22,6 +21,7 @@ from hcm.hospitals.config.values import Feature
 from hcm.lowcode.api import ERROR_RESPONSE, HOSPITAL_PARAMETER
 from hcm.lowcode.permissions import PatientPermission
 from hcm.lowcode.scoping import HospitalScopedMixin
+from hcm.lowcode.throttling import limit
 from hcm.patients import mypage, selectors, services, wechat
 from hcm.patients.authentication import PatientTokenAuthentication
 from hcm.patients.serializers import (
@@ -45,17 +45,9 @@ class PatientEndpoint(HospitalScopedMixin):
     permission_classes = [PatientPermission]
 
 
-class PatientRateThrottle(SimpleRateThrottle):
-    """A rate per WeChat account for writes (reads are not counted)."""
-
-    def get_cache_key(self, request, view):
-        if request.method in SAFE_METHODS:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": f"wx{request.user.pk}"}
-
-
-class BindingThrottle(PatientRateThrottle):
-    scope = "binding"
+# Binding attempts per account, per address and per person tried (each identifying detail but
+# the name, which many people share).
+BindingLimit = limit("binding", targets=("id_number", "medical_card_number", "phone"))
 
 
 def _token_body(sign_in: services.SignIn) -> dict:
@@ -67,8 +59,7 @@ def _token_body(sign_in: services.SignIn) -> dict:
 class _SignInEndpoint(HospitalScopedMixin, APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "patient_sign_in"
+    throttle_classes = [limit("patient_sign_in", by_account=False, targets=("openid",))]
 
 
 class AuthorizeUrlView(_SignInEndpoint):
@@ -133,7 +124,9 @@ class BindingViewSet(PatientEndpoint, mixins.ListModelMixin, viewsets.GenericVie
 
     serializer_class = BindingSerializer
     pagination_class = None
-    throttle_classes = [BindingThrottle]
+
+    def get_throttles(self):
+        return [BindingLimit()] if self.action == "create" else []
 
     def get_queryset(self):
         return selectors.account_bindings(self.request.user)

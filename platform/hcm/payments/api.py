@@ -18,6 +18,7 @@ from hcm.lowcode.api import ERROR_RESPONSE, HOSPITAL_PARAMETER
 from hcm.lowcode.audit import client_ip
 from hcm.lowcode.permissions import PatientPermission
 from hcm.lowcode.scoping import HospitalScopedMixin
+from hcm.lowcode.throttling import limit
 from hcm.patients.authentication import PatientTokenAuthentication
 from hcm.payments import services, wechatpay
 from hcm.payments.models import Method, Payment
@@ -28,6 +29,15 @@ class PayInputSerializer(serializers.Serializer):
     password = serializers.CharField(
         required=False, allow_blank=True, max_length=32, help_text="The balance card's payment password."
     )
+
+
+def _tries_password(request) -> bool:
+    return isinstance(request.data, dict) and bool(request.data.get("password"))
+
+
+# Pay endpoints count the payment passwords tried per account and per address, on top of each
+# card's own lock (the per-card limit); a payment without a password tries none.
+PaymentPasswordLimit = limit("payment_password", when=_tries_password)
 
 
 class PaymentSerializer(serializers.ModelSerializer):

@@ -9,7 +9,6 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from hcm.lowcode.api import ERROR_RESPONSE, HOSPITAL_PARAMETER
@@ -18,6 +17,7 @@ from hcm.lowcode.errors import DomainError
 from hcm.lowcode.pagination import PageNumberPagination
 from hcm.lowcode.permissions import PatientPermission
 from hcm.lowcode.scoping import HospitalScopedMixin
+from hcm.lowcode.throttling import limit
 from hcm.patients.authentication import PatientTokenAuthentication
 from hcm.patients.selectors import require_current_patient
 from hcm.payments.idempotency import idempotent
@@ -46,13 +46,9 @@ class WalletEndpoint(HospitalScopedMixin):
     permission_classes = [PatientPermission]
 
 
-class PaymentPasswordThrottle(SimpleRateThrottle):
-    """Guesses of the payment password per WeChat account, on top of the card's own lock."""
-
-    scope = "payment_password"
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": f"wx:{request.user.pk}"}
+# Guesses of the payment password per WeChat account and per address, on top of the card's own
+# lock (the per-card limit); the same counts as paying with a password (payments.api).
+PaymentPasswordLimit = limit("payment_password")
 
 
 class WalletView(WalletEndpoint, APIView):
@@ -73,7 +69,7 @@ class WalletView(WalletEndpoint, APIView):
 class PasswordChangeView(WalletEndpoint, APIView):
     """The patient changes the payment password; wrong old passwords lock the card as payments do."""
 
-    throttle_classes = [PaymentPasswordThrottle]
+    throttle_classes = [PaymentPasswordLimit]
 
     @extend_schema(
         tags=[TAG],
