@@ -200,6 +200,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "hcm.lowcode.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON bodies are objects of sane depth, refused with a 400 before they are parsed otherwise.
+    "DEFAULT_PARSER_CLASSES": [
+        "hcm.lowcode.parsers.JSONObjectParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": None,
 }
 if DEBUG:

@@ -42,5 +42,7 @@ urlpatterns = [
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
+handler400 = "hcm.lowcode.errors.json_400"
+handler403 = "hcm.lowcode.errors.json_403"
 handler404 = "hcm.lowcode.errors.json_404"
 handler500 = "hcm.lowcode.errors.json_500"

@@ -213,3 +213,15 @@ def test_id_numbers_are_encrypted_at_rest_and_matched_by_keyed_hash(mother):
     assert mother.id_number not in stored and mother.id_number[-6:] not in stored
     assert len(digest) == 64 and mother.id_number not in digest
     assert PatientRecord.objects.get(pk=mother.pk).id_number == mother.id_number
+
+
+@pytest.mark.parametrize("bad", ["null,null", "abc", "1.5", "-1"])
+def test_ids_that_are_not_numbers_are_a_404(patient_api, account, mother, bad):
+    mine = patient_api.post(URL, details(mother), format="json").json()
+
+    for response in (patient_api.delete(f"{URL}{bad}/"), patient_api.post(f"{URL}{bad}/switch/")):
+        assert response.status_code == 404
+        assert response.json() == {"code": "not_found", "message": "请求的内容不存在。", "fields": {}}
+    assert list(Binding.objects.values_list("pk", flat=True)) == [mine["id"]]
+    account.refresh_from_db()
+    assert account.current_patient == mother

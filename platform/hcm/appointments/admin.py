@@ -18,16 +18,7 @@ class CheckupDayAdminMixin:
 
 
 class BookingAdminMixin:
-    """Bookings come from patients only (a booking added here would skip capacity and blocks);
-    exporting them is for the service desk."""
-
     date_hierarchy = "date"
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_import_permission(self, request, *args, **kwargs):
-        return False
 
 
 class BookingBlockOverrideAdminMixin:

@@ -169,6 +169,7 @@ class BookingResource(Resource):
         "created_at",
     ]
     import_id_fields = ["number"]
+    made_by_services = True  # by patients booking (one added here would skip capacity and blocks)
     admin_mixins = [BookingAdminMixin]
     staff = Scope(
         fields=[*_BOOKING_FIELDS, "account"],

@@ -21,16 +21,8 @@ class ExportOnlyResourceMixin:
 
 class ReviewAdminMixin:
     """Rows made by patients and changed only by their transitions (approve, reject, pay): the
-    change page shows every field read-only and the transition buttons."""
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_import_permission(self, request, *args, **kwargs):
-        return False
+    change page shows every field read-only and the transition buttons (the declaration's
+    `made_by_services` takes away add, delete and import)."""
 
     def get_readonly_fields(self, request, obj=None):
         names = [f.name for f in self.model._meta.fields if f.name != "id"]

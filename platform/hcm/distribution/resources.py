@@ -29,6 +29,7 @@ class ApplicationResource(Resource):
     search_fields = ["phone", "name", "invite_code"]
     select_related = ["inviter"]
     import_fields = ["name", "phone", "invite_code", "state", "reject_reason", "reviewed_at", "created_at"]
+    made_by_services = True
     admin_mixins = [ReviewAdminMixin]
     resource_mixins = [ExportOnlyResourceMixin]
     staff = Scope(
@@ -61,6 +62,7 @@ class DistributorResource(Resource):
     select_related = ["inviter"]
     import_fields = ["name", "phone", "invite_code", "inviter", "approved_at"]
     import_id_fields = ["hospital", "invite_code"]
+    made_by_services = True  # by approving an application
     admin_mixins = [DistributorAdminMixin]
     resource_mixins = [ExportOnlyResourceMixin]
     staff = Scope(
@@ -219,6 +221,7 @@ class WithdrawalResource(Resource):
         "created_at",
     ]
     import_id_fields = ["number"]
+    made_by_services = True
     admin_mixins = [ReviewAdminMixin]
     resource_mixins = [ExportOnlyResourceMixin]
     staff = Scope(

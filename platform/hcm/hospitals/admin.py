@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group, User
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from unfold.admin import ModelAdmin, TabularInline
@@ -19,7 +20,7 @@ from hcm.hospitals.config import ConfigError
 from hcm.hospitals.forms import HospitalConfigForm
 from hcm.hospitals.models import ConfigVersion, Hospital, Membership
 from hcm.hospitals.services import hospital_config_restore, hospital_config_update
-from hcm.lowcode.admin import TenantAdminMixin
+from hcm.lowcode.admin import ObjectIdAdminMixin, TenantAdminMixin
 
 
 class MembershipInline(TabularInline):
@@ -30,8 +31,8 @@ class MembershipInline(TabularInline):
 
 
 @admin.register(Hospital)
-class HospitalAdmin(ModelAdmin):
-    list_display = ["code", "name", "is_active", "config_version", "updated_at"]
+class HospitalAdmin(ObjectIdAdminMixin, ModelAdmin):
+    list_display = ["code", "name", "is_active", "config_version", "configuration", "updated_at"]
     search_fields = ["code", "name"]
     readonly_fields = ["config_version", "created_at", "updated_at"]
     fields = ["code", "name", "is_active", "config_version", "created_at", "updated_at"]
@@ -57,6 +58,12 @@ class HospitalAdmin(ModelAdmin):
             path("<int:pk>/config/", self.admin_site.admin_view(self.config_view), name="hospitals_hospital_config"),
             *super().get_urls(),
         ]
+
+    @admin.display(description=gettext_lazy("Configuration"))
+    def configuration(self, hospital: Hospital) -> str:
+        """The list's way to the editor (the change page offers it as a button)."""
+        url = reverse("admin:hospitals_hospital_config", args=[hospital.pk])
+        return format_html('<a href="{}" class="text-primary-600">{}</a>', url, _("Edit configuration"))
 
     @action(description=gettext_lazy("Edit configuration"), url_path="edit-config", permissions=["change"])
     def edit_config(self, request, object_id):
@@ -90,10 +97,12 @@ class HospitalAdmin(ModelAdmin):
         return TemplateResponse(request, "hospitals/config_form.html", context)
 
     def has_change_permission(self, request, obj=None):
-        if obj is not None and not tenancy.can_access_hospital(request.user, obj.pk):
-            return False
-        if obj is not None and not tenancy.is_platform_admin(request.user):
-            return "hospitals.change_hospital" in tenancy.hospital_permissions(request.user, obj.pk)
+        if obj is not None:
+            obj = self.permission_object(request, obj)  # Unfold's detail actions pass the URL's id
+            if obj is None or not tenancy.can_access_hospital(request.user, obj.pk):
+                return False
+            if not tenancy.is_platform_admin(request.user):
+                return "hospitals.change_hospital" in tenancy.hospital_permissions(request.user, obj.pk)
         return super().has_change_permission(request, obj)
 
 

@@ -1,9 +1,14 @@
 """The generated admin: one Unfold ModelAdmin per declaration, confined to the operator's hospitals."""
 
+import re
+
 from django.contrib import admin, messages
 from django.contrib.admin import RelatedOnlyFieldListFilter
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.urls import URLPattern, path, register_converter
+from django.urls.resolvers import RoutePattern
 from django.utils.translation import gettext as _
 from django_fsm.admin import FSMAdminMixin
 from import_export.admin import ImportExportModelAdmin
@@ -18,7 +23,59 @@ from hcm.lowcode.tenancy_checks import is_tenant_model, same_hospital_errors
 from hcm.lowcode.transitions import TransitionRefused, fsm_fields, transition_apply
 
 
-class TenantAdminMixin:
+class ObjectIdConverter:
+    """An object id that is a number, passed on as the string Django's admin views expect.
+
+    `__fk__` is only there to be reversed: Django's related-object widgets build their change and
+    delete links with it as a placeholder that their JavaScript replaces; it never resolves.
+    """
+
+    regex = "[0-9]+|__fk__"
+
+    def to_python(self, value: str) -> str:
+        if not value.isdigit():
+            raise ValueError(value)  # no match: a 404
+        return value
+
+    def to_url(self, value) -> str:
+        return str(value)
+
+
+register_converter(ObjectIdConverter, "object_id")
+_OBJECT_ID = re.compile(r"<(?:(?:path|str):)?(object_id|id)>")
+
+
+class ObjectIdAdminMixin:
+    """Object ids in this admin's URLs (change, delete, history, Unfold's detail actions, FSM
+    transitions) are numbers when the model's key is one: any other id is a 404 before a view or a
+    permission check reads it.
+
+    Unfold passes the URL's id (a string) to the permission checks of detail actions where Django
+    passes the row; `permission_object` turns either into the row (None when not visible).
+    """
+
+    def get_urls(self):
+        urls = super().get_urls()
+        if not isinstance(self.model._meta.pk, models.IntegerField):
+            return urls
+        return [_numeric_ids(url) for url in urls]
+
+    def permission_object(self, request, obj):
+        if obj is None or isinstance(obj, models.Model):
+            return obj
+        return self.get_object(request, unquote(str(obj)))
+
+
+def _numeric_ids(url):
+    if not isinstance(url, URLPattern) or not isinstance(url.pattern, RoutePattern):
+        return url
+    route = str(url.pattern)
+    if not _OBJECT_ID.search(route):
+        return url
+    return path(_OBJECT_ID.sub(r"<object_id:\1>", route), url.callback, url.default_args, url.name)
+
+
+class TenantAdminMixin(ObjectIdAdminMixin):
     """Rows, dropdowns, filters, imports and exports limited to the operator's hospitals.
 
     A hospital whose configuration switches the model's feature off is treated as absent.
@@ -43,7 +100,8 @@ class TenantAdminMixin:
         ids = self.hospital_ids(request, action)
         if obj is None:
             return bool(ids)
-        return getattr(obj, f"{self.tenant_field}_id") in ids
+        obj = self.permission_object(request, obj)
+        return obj is not None and getattr(obj, f"{self.tenant_field}_id") in ids
 
     def has_module_permission(self, request):
         return self._allowed(request, "view") and super().has_module_permission(request)
@@ -153,6 +211,21 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class ServiceMadeAdminMixin:
+    """Rows only services make (a declaration's `made_by_services`): a form could not make a valid
+    one, and deleting one would undo money or bookings behind the services' backs. So no add, delete
+    or import button, for anyone; their changes are the transitions."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_import_permission(self, request, *args, **kwargs):
+        return False
+
+
 class TransitionAdminMixin(FSMAdminMixin):
     """FSM buttons that run through the same transition service as the API."""
 
@@ -196,6 +269,8 @@ def build_admin(resource: Resource) -> type[admin.ModelAdmin]:
     """The ModelAdmin class for one declaration."""
     model = resource.model
     bases: list[type] = [*resource.admin_mixins, TenantAdminMixin]
+    if resource.made_by_services:
+        bases.insert(0, ServiceMadeAdminMixin)
     states = fsm_fields(model)
     if states:
         bases.append(TransitionAdminMixin)
@@ -231,3 +306,13 @@ def register_all(site: admin.AdminSite = admin.site) -> None:
     for resource in registry():
         if not site.is_registered(resource.model):
             site.register(resource.model, build_admin(resource))
+    guard_object_ids(site)
+
+
+def guard_object_ids(site: admin.AdminSite) -> None:
+    """Every other admin of the site (hand-written, Django's, third parties') matches ids as numbers too."""
+    for model, model_admin in list(site._registry.items()):
+        if not isinstance(model_admin, ObjectIdAdminMixin):
+            cls = type(model_admin)
+            site.unregister(model)
+            site.register(model, type(cls.__name__, (ObjectIdAdminMixin, cls), {"__module__": cls.__module__}))

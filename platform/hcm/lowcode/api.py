@@ -86,19 +86,28 @@ class GeneratedViewSet(HospitalScopedMixin):
         return super().get_serializer_class()
 
     def get_serializer_context(self):
-        return {**super().get_serializer_context(), "hospital": getattr(self, "hospital", None)}
+        context = {**super().get_serializer_context(), "hospital": getattr(self, "hospital", None)}
+        return {**context, "preset": self.preset_values()}
+
+    def preset_values(self) -> dict:
+        """What the view sets on a new row rather than the body: its hospital and, for a patient, its owner."""
+        hospital = getattr(self, "hospital", None)
+        if hospital is None:  # schema generation
+            return {}
+        values = {self.resource.tenant_field: hospital}
+        if self.scope.owner:
+            values[self.scope.owner.split("__")[0]] = self.request.user
+        return values
 
     def perform_create(self, serializer):
-        extra = {self.resource.tenant_field: self.hospital}
-        if self.scope.owner:
-            extra[self.scope.owner.split("__")[0]] = self.request.user
-        serializer.save(**extra)
+        serializer.save(**self.preset_values())
 
     def run_transition(self, request, name: str, form_class):
         obj = self.get_object()
+        body = request.data  # read even when the transition takes no input: a body that is not an object is a 400
         data = {}
         if form_class is not None:
-            form = form_class(data=request.data)
+            form = form_class(data=body)
             if not form.is_valid():
                 raise ApiError(
                     _("Please correct the highlighted fields."),
@@ -176,11 +185,21 @@ def build_viewset(resource: Resource, scope_name: str, scope: Scope) -> type[Gen
     return extend_schema(tags=[tag], parameters=[HOSPITAL_PARAMETER])(viewset)
 
 
+class Router(SimpleRouter):
+    """Routes whose ids are numbers (unless a viewset says otherwise): any other id is a 404 before
+    a view, a permission or a query reads it. Every API router of the project is this one."""
+
+    def get_lookup_regex(self, viewset, lookup_prefix=""):
+        kwarg = getattr(viewset, "lookup_url_kwarg", None) or getattr(viewset, "lookup_field", "pk")
+        value = getattr(viewset, "lookup_value_regex", "[0-9]+")
+        return f"(?P<{lookup_prefix}{kwarg}>{value})"
+
+
 def build_urlpatterns() -> list:
     """Routes for every declaration and scope: api/v1/<hospital>/<scope>/<slug>/..."""
     patterns = []
     for scope_name in ("public", "patient", "staff"):
-        router = SimpleRouter()
+        router = Router()
         for resource in registry():
             scope = resource.scopes.get(scope_name)
             if scope is not None:

@@ -71,6 +71,7 @@ class Resource:
     prefetch_related: Sequence[str] = ()
     import_fields: Sequence[str] | None = None  # None: no import/export
     import_id_fields: Sequence[str] = ("id",)
+    made_by_services: bool = False  # rows only services make (checkout, payment, booking): no add or delete
     admin_mixins: Sequence[type] = ()
     resource_mixins: Sequence[type] = ()  # bases of the generated import/export resource
     staff: Scope | None = None
@@ -132,6 +133,8 @@ def _check(resource: Resource) -> None:
         unknown = set(scope.operations) - ALL_OPERATIONS
         if unknown:
             raise TypeError(f"{resource.label}.{scope_name}: unknown operations {sorted(unknown)}.")
+        if resource.made_by_services and {CREATE, DELETE} & set(scope.operations):
+            raise TypeError(f"{resource.label}.{scope_name}: rows made by services are not created or deleted here.")
         if scope_name == "patient" and not scope.owner:
             raise TypeError(f"{resource.label}.patient: the patient scope needs an owner path.")
         if scope_name == "public" and set(scope.operations) - READ_ONLY:

@@ -4,7 +4,10 @@
 stable for client developers; `fields` maps input names to their messages.
 """
 
+import functools
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, JsonResponse
@@ -35,6 +38,17 @@ class Conflict(ApiError):
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
     default_detail = gettext_lazy("The request conflicts with the current state.")
+
+
+class TooLarge(ApiError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+    default_detail = gettext_lazy("The request body is too large.")
+
+
+class BadRequest(ApiError):
+    default_code = "bad_request"
+    default_detail = gettext_lazy("The request is invalid.")
 
 
 class DomainError(Exception):
@@ -110,6 +124,8 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, SuspiciousOperation):
+        exc = _suspicious(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -126,6 +142,11 @@ def exception_handler(exc, context):
         code = next((c for cls, c in _DEFAULT_CODES.items() if isinstance(exc, cls)), "error")
         body = error_body(code=code, message=_default_message(exc))
     return Response(body, status=response.status_code, headers=_headers(response))
+
+
+def _suspicious(exc: SuspiciousOperation) -> ApiError:
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE (413), too many fields or files, a bad host (400)."""
+    return TooLarge() if isinstance(exc, RequestDataTooBig) else BadRequest()
 
 
 def _api_error(error: DomainError) -> ApiError:
@@ -152,17 +173,60 @@ def _headers(response) -> dict:
     return {k: v for k, v in response.items() if k in ("Retry-After", "WWW-Authenticate", "Allow")}
 
 
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def _json_error(error: ApiError) -> JsonResponse:
+    body = error_body(code=error.error_code, message=str(error.detail), fields=error.fields)
+    return JsonResponse(body, status=error.status_code)
+
+
+def json_400(request, exception=None):
+    """Django's 400 (a body over the size limit, too many fields, a bad host): the API shape under /api/."""
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    return _json_error(_suspicious(exception) if isinstance(exception, SuspiciousOperation) else BadRequest())
+
+
+def json_403(request, exception=None):
+    if not _is_api(request):
+        return defaults.permission_denied(request, exception)
+    return JsonResponse(
+        error_body(code="permission_denied", message=_("You do not have permission to do this.")), status=403
+    )
+
+
 def json_404(request, exception=None):
     """404 outside DRF views: the API shape under /api/, Django's page elsewhere."""
-    if not request.path.startswith("/api/"):
+    if not _is_api(request):
         return defaults.page_not_found(request, exception)
     return JsonResponse(error_body(code="not_found", message=_("The requested item does not exist.")), status=404)
 
 
 def json_500(request):
-    if not request.path.startswith("/api/"):
+    if not _is_api(request):
         return defaults.server_error(request)
     return JsonResponse(
         error_body(code="server_error", message=_("The service is temporarily unavailable; please try again later.")),
         status=500,
     )
+
+
+def allow_methods(*methods: str):
+    """For plain Django views under /api/: another method is a 405 in the error shape (with Allow)."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in methods:
+                response = JsonResponse(
+                    error_body(code="method_not_allowed", message=_("This operation is not supported.")), status=405
+                )
+                response["Allow"] = ", ".join(methods)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate

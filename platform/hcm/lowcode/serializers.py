@@ -4,13 +4,19 @@ from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from hcm.lowcode.constraints import candidate_row, constraint_errors
 from hcm.lowcode.declarations import Resource, Scope
 from hcm.lowcode.tenancy_checks import is_tenant_model, same_hospital_errors
 from hcm.lowcode.transitions import allowed_transitions, fsm_fields
 
 
 class TenantModelSerializer(serializers.ModelSerializer):
-    """Related choices limited to the request's hospital; the hospital itself is never input."""
+    """Related choices limited to the request's hospital; the hospital itself is never input.
+
+    The model's unique constraints are validated here, with the values the view sets
+    (context "preset": the hospital, a patient's account), so DRF's own unique-together
+    validators, which skip constraints on fields that are not input, are switched off.
+    """
 
     def get_fields(self):
         fields = super().get_fields()
@@ -26,9 +32,17 @@ class TenantModelSerializer(serializers.ModelSerializer):
         attrs = super().validate(attrs)
         hospital = self.context.get("hospital")
         errors = same_hospital_errors(self.Meta.model, getattr(hospital, "pk", None), attrs)
+        if not errors:
+            errors = self._constraint_errors(attrs)
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
+
+    def _constraint_errors(self, attrs) -> dict:
+        values = attrs if self.instance is not None else {**self.context.get("preset", {}), **attrs}
+        row = candidate_row(self.Meta.model, instance=self.instance, values=values)
+        inputs = {field.source: name for name, field in self.fields.items() if not field.read_only}
+        return constraint_errors(row, inputs=inputs, changed=None if self.instance is None else set(attrs))
 
 
 @extend_schema_field(serializers.ListField(child=serializers.CharField()))
@@ -102,7 +116,11 @@ def _build_serializer(
     read_only = {*scope.read_only, *fsm_fields(model), resource.tenant_field, "id"}
     if scope.owner:
         read_only.add(scope.owner.split("__")[0])
-    meta = type("Meta", (), {"model": model, "fields": names, "read_only_fields": sorted(read_only & set(plain))})
+    meta = type(
+        "Meta",
+        (),
+        {"model": model, "fields": names, "read_only_fields": sorted(read_only & set(plain)), "validators": []},
+    )
     attrs["Meta"] = meta
     name = f"{model.__name__}{scope_name.title()}{suffix}Serializer"
     return type(name, (TenantModelSerializer,), attrs)

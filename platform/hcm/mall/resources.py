@@ -38,16 +38,7 @@ class OrderItemInline(TabularInline):
 
 
 class OrderAdminMixin:
-    """Orders come from checkout only (an order added here would have no number, lines or
-    total); exporting them is for finance."""
-
     inlines = [OrderItemInline]
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_import_permission(self, request, *args, **kwargs):
-        return False
 
 
 @register
@@ -62,6 +53,7 @@ class OrderResource(Resource):
     readonly_fields = ["account", "patient"]
     import_fields = ["number", "patient", "total", "state", "payment_method", "paid_at", "created_at"]
     import_id_fields = ["number"]
+    made_by_services = True  # by checkout (an order added here would have no number, lines or total)
     admin_mixins = [OrderAdminMixin]
     staff = Scope(
         fields=[*_ORDER_FIELDS, "account"],

@@ -51,9 +51,6 @@ class LineInline(TabularInline):
 class OutpatientPaymentAdminMixin:
     inlines = [LineInline]
 
-    def has_import_permission(self, request, *args, **kwargs):
-        return False  # payments are made by patients; exporting them is for finance
-
 
 @register
 class OutpatientPaymentResource(Resource):
@@ -89,6 +86,7 @@ class OutpatientPaymentResource(Resource):
         "created_at",
     ]
     import_id_fields = ["number"]
+    made_by_services = True  # by patients paying; exporting them is for finance
     admin_mixins = [OutpatientPaymentAdminMixin]
     staff = Scope(
         fields=[*_PAYMENT_FIELDS, "patient", "his_patient_id"],

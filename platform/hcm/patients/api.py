@@ -13,12 +13,11 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
 from hcm.hospitals.config.sections import DERIVED_FEATURES
 from hcm.hospitals.config.values import Feature
-from hcm.lowcode.api import ERROR_RESPONSE, HOSPITAL_PARAMETER
+from hcm.lowcode.api import ERROR_RESPONSE, HOSPITAL_PARAMETER, Router
 from hcm.lowcode.permissions import PatientPermission
 from hcm.lowcode.scoping import HospitalScopedMixin
 from hcm.lowcode.throttling import limit
@@ -194,7 +193,7 @@ class MyPageView(PatientEndpoint, APIView):
 
 ALL_FEATURES = (*typing.get_args(Feature), *DERIVED_FEATURES)
 
-router = SimpleRouter()
+router = Router()
 router.register("bindings", BindingViewSet, basename="patient-bindings")
 
 urlpatterns = [

@@ -50,6 +50,7 @@ class WechatAccountResource(Resource):
     search_fields = ["nickname", "openid"]
     select_related = ["current_patient"]
     readonly_fields = ["openid", "unionid", "current_patient", "last_sign_in_at", "created_at"]
+    made_by_services = True  # by signing in through WeChat
     staff = Scope(fields=["id", "nickname", "current_patient", "last_sign_in_at", "created_at"], filters=["openid"])
 
 

@@ -7,7 +7,6 @@ The callbacks are plain Django views: no sign-in, no CSRF, no throttling (WeChat
 from django.http import Http404, HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -16,6 +15,7 @@ from rest_framework.views import APIView
 from hcm.hospitals.models import Hospital
 from hcm.lowcode.api import ERROR_RESPONSE, HOSPITAL_PARAMETER
 from hcm.lowcode.audit import client_ip
+from hcm.lowcode.errors import allow_methods
 from hcm.lowcode.permissions import PatientPermission
 from hcm.lowcode.scoping import HospitalScopedMixin
 from hcm.lowcode.throttling import limit
@@ -98,7 +98,7 @@ def _xml(text: str, status: int = 200) -> HttpResponse:
 
 
 @csrf_exempt
-@require_POST
+@allow_methods("POST")
 def wechat_payment_notify(request, hospital: str):
     found = _hospital(hospital)
     if found is None:
@@ -107,7 +107,7 @@ def wechat_payment_notify(request, hospital: str):
 
 
 @csrf_exempt
-@require_POST
+@allow_methods("POST")
 def wechat_refund_notify(request, hospital: str):
     found = _hospital(hospital)
     if found is None:
