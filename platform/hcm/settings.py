@@ -6,6 +6,7 @@ Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_URL
 
 import base64
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -34,7 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -180,7 +181,7 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- REST API
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["hcm.hospitals.authentication.StaffTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -201,10 +202,11 @@ if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
 
 # Authentication of each generated API scope (public has none). Patients sign in through
-# WeChat (or the sandbox sign-in of a demo hospital) and send `Authorization: Bearer <key>`.
+# WeChat (or the sandbox sign-in of a demo hospital) and send `Authorization: Bearer <key>`;
+# operators send `Authorization: Token <key>` (POST /api/v1/staff/token/) or their admin session.
 HCM_API_AUTHENTICATION = {
     "staff": [
-        "rest_framework.authentication.TokenAuthentication",
+        "hcm.hospitals.authentication.StaffTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "patient": ["hcm.patients.authentication.PatientTokenAuthentication"],
@@ -223,6 +225,16 @@ HCM_PATIENT_APP_URL = env_str("HCM_PATIENT_APP_URL", "https://h5.example.com/{ho
 # Transitions marked `idempotent` (patient scope) honour an Idempotency-Key header through this decorator.
 HCM_IDEMPOTENCY = "hcm.payments.idempotency.idempotent"
 HCM_PATIENT_TOKEN_TTL = int(env_str("HCM_PATIENT_TOKEN_TTL", str(30 * 86400)))  # seconds
+# Staff API tokens (django-rest-knox): only their SHA-512 digest is stored, each expires
+# HCM_STAFF_TOKEN_TTL seconds after sign-in (a working day by default) and sign-out revokes it.
+HCM_STAFF_TOKEN_TTL = int(env_str("HCM_STAFF_TOKEN_TTL", str(10 * 3600)))
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(seconds=HCM_STAFF_TOKEN_TTL),
+    "AUTH_HEADER_PREFIX": "Token",
+    "SECURE_HASH_ALGORITHM": "hashlib.sha512",
+    "AUTO_REFRESH": False,  # a stolen token dies at its expiry however much it is used
+    "TOKEN_LIMIT_PER_USER": None,
+}
 
 # Identity numbers are encrypted with HCM_FIELD_KEYS (comma-separated Fernet keys, newest
 # first) and matched through an HMAC keyed with HCM_LOOKUP_KEY. Both are required in

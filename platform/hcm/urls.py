@@ -8,7 +8,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from hcm.hospitals.api import StaffTokenView
+from hcm.hospitals.api import StaffSignOutEverywhereView, StaffSignOutView, StaffTokenView
 from hcm.lowcode.api import build_urlpatterns
 
 
@@ -26,6 +26,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/staff/token/", StaffTokenView.as_view(), name="staff-token"),
+    path("api/v1/staff/token/sign-out/", StaffSignOutView.as_view(), name="staff-sign-out"),
+    path("api/v1/staff/token/sign-out-everywhere/", StaffSignOutEverywhereView.as_view(), name="staff-sign-out-all"),
     path("api/v1/<slug:hospital>/", include("hcm.content.urls")),
     path("api/v1/<slug:hospital>/public/", include("hcm.catalog.api")),
     path("api/v1/<slug:hospital>/patient/", include("hcm.patients.api")),

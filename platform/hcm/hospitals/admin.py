@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from knox.models import AuthToken
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.decorators import action
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
@@ -172,6 +173,9 @@ class MembershipAdmin(TenantAdminMixin, ModelAdmin):
 
 admin.site.unregister(User)
 admin.site.unregister(Group)
+# knox's own admin is not unfold's, is in English, and can mint tokens: staff tokens are issued
+# by signing in and revoked by signing out (or by deactivating the operator) only.
+admin.site.unregister(AuthToken)
 
 
 @admin.register(User)
