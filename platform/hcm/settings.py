@@ -224,6 +224,10 @@ HCM_ORDER_LISTENERS = ["hcm.distribution.services.order_event"]
 HCM_PATIENT_APP_URL = env_str("HCM_PATIENT_APP_URL", "https://h5.example.com/{hospital}/")
 # Transitions marked `idempotent` (patient scope) honour an Idempotency-Key header through this decorator.
 HCM_IDEMPOTENCY = "hcm.payments.idempotency.idempotent"
+# Sandbox hospitals (`integrations.wechat.sandbox: true`) let anyone sign in as any openid and
+# accept WeChat Pay notifications signed with a key in the source code: demo only. With DEBUG
+# off they are refused (onboarding, and their sandbox endpoints) unless this says otherwise.
+HCM_ALLOW_SANDBOX_HOSPITALS = env_bool("HCM_ALLOW_SANDBOX_HOSPITALS", default=DEBUG)
 HCM_PATIENT_TOKEN_TTL = int(env_str("HCM_PATIENT_TOKEN_TTL", str(30 * 86400)))  # seconds
 # Staff API tokens (django-rest-knox): only their SHA-512 digest is stored, each expires
 # HCM_STAFF_TOKEN_TTL seconds after sign-in (a working day by default) and sign-out revokes it.
