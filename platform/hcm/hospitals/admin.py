@@ -52,7 +52,7 @@ class HospitalAdmin(ModelAdmin):
     def sandbox_status(self, obj: Hospital) -> str:
         """A badge on sandbox hospitals: their patients sign in without WeChat and their WeChat Pay
         key is public, so nobody should take one for a real hospital."""
-        if not obj.settings.integrations.wechat.sandbox:
+        if not obj.config or not obj.settings.integrations.wechat.sandbox:  # no config yet on the add form
             return "-"
         if obj.sandbox_enabled:
             text, kind, title = _("Sandbox (demo)"), "warning", _("Sign-in without WeChat and sandbox WeChat Pay.")
