@@ -164,9 +164,7 @@ def test_the_schema_describes_the_staff_token_for_swagger_ui(api):
     assert scheme["type"] == "apiKey" and scheme["in"] == "header" and scheme["name"] == "Authorization"
     assert "tokenAuth" not in schema["components"]["securitySchemes"]
     token = schema["paths"]["/api/v1/staff/token/"]["post"]
-    assert set(token["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1:]) == {
-        "StaffToken"
-    }
+    assert token["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/StaffToken")
     assert schema["components"]["schemas"]["StaffToken"]["required"] == ["expiry", "token"]
     assert {"staffToken": []} in schema["paths"]["/api/v1/staff/token/sign-out/"]["post"]["security"]
     assert "/api/v1/staff/token/sign-out-everywhere/" in schema["paths"]
