@@ -3,7 +3,7 @@
 import textwrap
 
 import pytest
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from hcm.hospitals.config import parse_config
@@ -50,9 +50,10 @@ def platform_admin(db):
 
 
 def staff_client(user) -> APIClient:
+    """A client sending a staff API token of `user`, issued the way the token endpoint issues it."""
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _instance, key = AuthToken.objects.create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
 
 

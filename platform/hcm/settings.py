@@ -6,9 +6,11 @@ HCM_DATABASE_CACHE=1), see README, "Operations".
 
 import base64
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -35,10 +37,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "import_export",
     "django_q",
     "hcm.lowcode",
@@ -60,6 +63,7 @@ INSTALLED_APPS += env_list("HCM_EXTRA_APPS")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "hcm.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -189,10 +193,27 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp) of every response: only this origin's scripts, never an
+# inline one, no CDN. Inline styles stay allowed: unfold and Swagger UI write <style> blocks and
+# style attributes. The admin alone adds 'unsafe-eval' (see hcm.csp: unfold's Alpine.js).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],  # icons inlined in unfold's and Swagger UI's stylesheets
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- REST API
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["hcm.hospitals.authentication.StaffTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -236,10 +257,11 @@ HCM_RATES = env_rates(
 HCM_TRUSTED_PROXIES = env_networks("HCM_TRUSTED_PROXIES")
 
 # Authentication of each generated API scope (public has none). Patients sign in through
-# WeChat (or the sandbox sign-in of a demo hospital) and send `Authorization: Bearer <key>`.
+# WeChat (or the sandbox sign-in of a demo hospital) and send `Authorization: Bearer <key>`;
+# operators send `Authorization: Token <key>` (POST /api/v1/staff/token/) or their admin session.
 HCM_API_AUTHENTICATION = {
     "staff": [
-        "rest_framework.authentication.TokenAuthentication",
+        "hcm.hospitals.authentication.StaffTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "patient": ["hcm.patients.authentication.PatientTokenAuthentication"],
@@ -257,7 +279,21 @@ HCM_ORDER_LISTENERS = ["hcm.distribution.services.order_event"]
 HCM_PATIENT_APP_URL = env_str("HCM_PATIENT_APP_URL", "https://h5.example.com/{hospital}/")
 # Transitions marked `idempotent` (patient scope) honour an Idempotency-Key header through this decorator.
 HCM_IDEMPOTENCY = "hcm.payments.idempotency.idempotent"
+# Sandbox hospitals (`integrations.wechat.sandbox: true`) let anyone sign in as any openid and
+# accept WeChat Pay notifications signed with a key in the source code: demo only. With DEBUG
+# off they are refused (onboarding, and their sandbox endpoints) unless this says otherwise.
+HCM_ALLOW_SANDBOX_HOSPITALS = env_bool("HCM_ALLOW_SANDBOX_HOSPITALS", default=DEBUG)
 HCM_PATIENT_TOKEN_TTL = int(env_str("HCM_PATIENT_TOKEN_TTL", str(30 * 86400)))  # seconds
+# Staff API tokens (django-rest-knox): only their SHA-512 digest is stored, each expires
+# HCM_STAFF_TOKEN_TTL seconds after sign-in (a working day by default) and sign-out revokes it.
+HCM_STAFF_TOKEN_TTL = int(env_str("HCM_STAFF_TOKEN_TTL", str(10 * 3600)))
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(seconds=HCM_STAFF_TOKEN_TTL),
+    "AUTH_HEADER_PREFIX": "Token",
+    "SECURE_HASH_ALGORITHM": "hashlib.sha512",
+    "AUTO_REFRESH": False,  # a stolen token dies at its expiry however much it is used
+    "TOKEN_LIMIT_PER_USER": None,
+}
 
 # Identity numbers are encrypted with HCM_FIELD_KEYS (comma-separated Fernet keys, newest
 # first) and matched through an HMAC keyed with HCM_LOOKUP_KEY. Both are required in
@@ -282,6 +318,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
+    # No badge fetched from swagger.io: the docs page loads nothing from another origin.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,

@@ -6,9 +6,9 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from hcm.hospitals.api import StaffTokenView
+from hcm.hospitals.api import StaffSignOutEverywhereView, StaffSignOutView, StaffTokenView
 from hcm.lowcode.api import build_urlpatterns
 
 
@@ -23,9 +23,11 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    # The split view serves Swagger UI's start-up script as a file, so the page needs no inline script.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/staff/token/", StaffTokenView.as_view(), name="staff-token"),
+    path("api/v1/staff/token/sign-out/", StaffSignOutView.as_view(), name="staff-sign-out"),
+    path("api/v1/staff/token/sign-out-everywhere/", StaffSignOutEverywhereView.as_view(), name="staff-sign-out-all"),
     path("api/v1/<slug:hospital>/", include("hcm.content.urls")),
     path("api/v1/<slug:hospital>/public/", include("hcm.catalog.api")),
     path("api/v1/<slug:hospital>/patient/", include("hcm.patients.api")),

@@ -228,6 +228,46 @@ def test_adding_a_report_whose_number_exists_is_refused_and_adds_nothing(fake_hi
     assert his.exam_results(his_patient_id="P2") == []
 
 
+def test_a_revised_report_keeps_its_number_and_ready_time_and_carries_a_later_updated_at(his, fake_his):
+    original = his.checkup_reports(his_patient_id="P1")[0]
+    assert original.updated_at == original.reported_at  # never changed: its version is when it became ready
+
+    fake_his.revise_reports(
+        hospital=HOSPITAL, his_patient_id="P1", checkup_reports=[{**CHECKUP, "summary": "复核：轻度脂肪肝。"}]
+    )
+
+    revised = his.checkup_reports(his_patient_id="P1")[0]
+    assert (revised.report_number, revised.summary) == ("TJ001", "复核：轻度脂肪肝。")
+    assert revised.reported_at == original.reported_at and revised.updated_at == NOW > original.updated_at
+    changed = his.reports_since(since=NOW - timedelta(minutes=1))
+    assert [r.report_number for r in changed.checkup_reports] == ["TJ001"]  # ready 4 days ago, changed now
+    assert changed.checkup_reports[0].updated_at == NOW
+
+
+def test_only_the_patients_existing_reports_can_be_revised(fake_his, his):
+    for patient, entry in (("P2", CHECKUP), ("P1", {**CHECKUP, "report_number": "TJ999"})):
+        with pytest.raises(Exception, match="400"):
+            fake_his.revise_reports(hospital=HOSPITAL, his_patient_id=patient, checkup_reports=[entry])
+
+    assert his.checkup_reports(his_patient_id="P1")[0].summary == CHECKUP["summary"]
+    assert his.checkup_reports(his_patient_id="P2") == []
+
+
+def test_updated_at_travels_on_the_wire_is_optional_and_needs_its_offset():
+    from hcm.his.wire import WireError
+    from hcm.his.wire_reports import checkup_report_from_wire, checkup_report_to_wire
+
+    wire = {**CHECKUP, "his_patient_id": "P1", "medical_card_number": "M001", "has_pdf": True}
+    unchanged = checkup_report_from_wire(wire)
+    corrected = checkup_report_from_wire({**wire, "updated_at": "2026-02-26T09:30:00+08:00"})
+
+    assert unchanged.updated_at == unchanged.reported_at
+    assert corrected.updated_at == datetime(2026, 2, 26, 9, 30, tzinfo=CHINA)
+    assert checkup_report_from_wire(checkup_report_to_wire(corrected)) == corrected
+    with pytest.raises(WireError, match="updated_at"):
+        checkup_report_from_wire({**wire, "updated_at": "2026-02-26T09:30:00"})
+
+
 def test_report_pdf_is_a_valid_pdf_document(his):
     pdf = his.report_pdf(report_number="TJ001")
 

@@ -177,3 +177,13 @@ def test_patient_endpoints_need_a_token(api, hospital):
     response = api.get("/api/v1/hospa/patient/me/")
     assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
     assert response["WWW-Authenticate"] == "Bearer"
+
+
+def test_sandbox_sign_in_is_refused_where_the_deployment_does_not_allow_sandbox_hospitals(api, hospital, settings):
+    settings.HCM_ALLOW_SANDBOX_HOSPITALS = False  # the hospital was onboarded while it was allowed
+
+    response = api.post("/api/v1/hospa/patient/auth/sandbox/", {"openid": "demo-user-1"}, format="json")
+
+    assert response.status_code == 403
+    assert response.json() == {"code": "sandbox_disabled", "message": "本医院不提供开发环境登录。", "fields": {}}
+    assert not WechatAccount.objects.filter(openid="demo-user-1").exists()

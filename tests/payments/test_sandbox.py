@@ -79,3 +79,32 @@ def test_another_accounts_payment_cannot_be_completed(buyer, package, hospital, 
 
     assert refused.status_code == 404
     assert Payment.objects.get().state == "pending" and Order.objects.get().state == "pending_payment"
+
+
+def test_a_running_sandbox_hospital_is_refused_where_the_deployment_does_not_allow_it(
+    buyer, package, hospital, settings, monkeypatch
+):
+    from django.test import Client
+
+    from hcm.payments.wechatpay import SandboxWechatPayClient
+
+    monkeypatch.delenv("TEST_WECHAT_API_KEY", raising=False)
+    order = buyer.post("/api/v1/shop/patient/checkout/", {"items": [{"product": package.pk}]}, format="json").json()
+    started = buyer.post(f"/api/v1/shop/patient/orders/{order['id']}/pay/", {"method": "wechat"}, format="json")
+    out_trade_no = started.json()["payment"]["out_trade_no"]
+    settings.HCM_ALLOW_SANDBOX_HOSPITALS = False  # e.g. the same database, now served with DEBUG off
+
+    shortcut = buyer.post("/api/v1/shop/payments/sandbox/pay/", {"out_trade_no": out_trade_no}, format="json")
+    forged = SandboxWechatPayClient(app_id="wx0000000000000000", mch_id="").signed_notification(
+        out_trade_no=out_trade_no, amount=package.price, openid="oBuyer"
+    )
+    notified = Client().post("/api/v1/shop/payments/wechat/payment-notify/", forged, content_type="text/xml")
+    second = buyer.post("/api/v1/shop/patient/checkout/", {"items": [{"product": package.pk}]}, format="json").json()
+    new_payment = buyer.post(f"/api/v1/shop/patient/orders/{second['id']}/pay/", {"method": "wechat"}, format="json")
+
+    assert (shortcut.status_code, shortcut.json()["code"]) == (404, "not_found")
+    assert notified.status_code == 200 and "<return_code><![CDATA[FAIL]]></return_code>" in notified.content.decode()
+    assert (new_payment.status_code, new_payment.json()["code"]) == (503, "wechat_pay_unavailable")
+    assert list(Payment.objects.values_list("state", flat=True)) == ["pending"]
+    assert set(Order.objects.values_list("state", flat=True)) == {"pending_payment"}
+    assert backends.outbox == []

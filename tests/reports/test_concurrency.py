@@ -49,3 +49,35 @@ def test_concurrent_stores_of_the_same_reports_announce_each_once(hospital, acco
         == ExamResult.objects.filter(notified_at=None).count()
         == 0
     )
+
+
+def test_concurrent_stores_of_two_versions_leave_the_newer_one(hospital, account):
+    from dataclasses import replace
+
+    reports = adapter_for(hospital).reports_since(since=timezone.now() - timedelta(days=3))
+    services.reports_store(hospital=hospital, reports=reports)
+    v1 = next(r for r in reports.checkup_reports if r.report_number == "TJ1")
+    v2 = replace(v1, summary="复核：轻度脂肪肝。", updated_at=v1.updated_at + timedelta(minutes=5))
+    barrier = threading.Barrier(6)
+    outcomes: list[services.StoreOutcome] = []
+    errors: list[Exception] = []
+
+    def store(version):
+        try:
+            barrier.wait()
+            outcomes.append(services.reports_store(hospital=hospital, reports=HisNewReports((version,), ())))
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=store, args=(v2 if n % 2 else v1,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    report = CheckupReport.objects.get(number="TJ1")
+    assert (report.summary, report.his_updated_at) == ("复核：轻度脂肪肝。", v2.updated_at)
+    assert sum(outcome.stored + outcome.outdated for outcome in outcomes) == 6

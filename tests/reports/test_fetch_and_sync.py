@@ -13,7 +13,7 @@ from hcm.notifications.models import Notification
 from hcm.reports import services, tasks
 from hcm.reports.models import CheckupReport, ExamResult, ReportSyncCursor
 from tests.conftest import make_hospital
-from tests.reports.conftest import CODE, config, exam
+from tests.reports.conftest import CODE, checkup, config, exam
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -188,5 +188,36 @@ def test_each_hospital_with_reports_and_a_his_has_its_own_sync_schedule(hospital
 
 
 def test_the_scheduled_task_syncs_the_hospital(hospital, account, fake_his):
-    assert tasks.sync_reports(CODE) == {"stored": 5, "new": 5, "skipped": 1}
+    assert tasks.sync_reports(CODE) == {"stored": 5, "new": 5, "skipped": 1, "outdated": 0}
     assert tasks.sync_reports("unknown") == {}
+
+
+def test_a_correction_in_the_his_reaches_our_copy_at_the_next_sync_and_an_older_copy_never_undoes_it(
+    hospital, patient, account, fake_his
+):
+    services.reports_sync(hospital=hospital)
+    first = adapter_for(hospital).checkup_reports(his_patient_id="H0001")
+    v1 = next(r for r in first if r.report_number == "TJ1")
+    fake_his.revise_reports(
+        hospital=CODE, his_patient_id="H0001", checkup_reports=[{**checkup("TJ1"), "summary": "复核：轻度脂肪肝。"}]
+    )
+
+    again = services.reports_sync(hospital=hospital)  # TJ1 became ready 2 days ago, but changed now
+    late = services.reports_store(hospital=hospital, reports=HisNewReports((v1,), ()))  # e.g. a slow fetch
+
+    assert again == services.StoreOutcome(stored=1, new=0, skipped=0)
+    assert late == services.StoreOutcome(stored=0, new=0, skipped=0, outdated=1)
+    report = CheckupReport.objects.get(number="TJ1")
+    assert report.summary == "复核：轻度脂肪肝。" and report.his_updated_at > v1.updated_at
+    assert report.reported_at == v1.reported_at
+    assert Notification.objects.filter(data__number="TJ1").count() == 1
+
+
+def test_storing_the_same_versions_again_writes_nothing(hospital, patient, account, fake_his):
+    services.reports_fetch(hospital=hospital, patient=patient)
+    before = dict(CheckupReport.objects.values_list("number", "updated_at"))
+
+    again = services.reports_fetch(hospital=hospital, patient=patient)
+
+    assert again == services.StoreOutcome(stored=4, new=0, skipped=0)
+    assert dict(CheckupReport.objects.values_list("number", "updated_at")) == before

@@ -195,6 +195,7 @@ def test_the_lists_take_the_same_number_of_queries_for_1_and_20_reports(patient_
                 his_patient_id="H0001",
                 medical_card_number="M1",
                 reported_at=timezone.now(),
+                his_updated_at=timezone.now(),
                 **extra,
             )
             for n in range(count)

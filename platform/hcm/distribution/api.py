@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -43,6 +43,7 @@ from hcm.distribution.serializers import (
     WithdrawInputSerializer,
 )
 from hcm.hospitals import tenancy
+from hcm.hospitals.authentication import StaffTokenAuthentication
 from hcm.lowcode.api import ERROR_RESPONSE, HOSPITAL_PARAMETER
 from hcm.lowcode.audit import client_ip
 from hcm.lowcode.pagination import PageNumberPagination
@@ -468,7 +469,7 @@ class ReportPermission(BasePermission):
 
 class ReportView(HospitalScopedMixin, APIView):
     feature = "distribution"
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [StaffTokenAuthentication, SessionAuthentication]
     permission_classes = [ReportPermission]
 
     @extend_schema(

@@ -183,6 +183,11 @@ class HisCheckupReport:
     conclusions: tuple[str, ...]
     has_pdf: bool  # report_pdf() answers the signed original
     reported_at: datetime  # aware: when it became ready
+    updated_at: datetime | None = None  # aware: when the HIS last changed it; None means reported_at
+
+    def __post_init__(self) -> None:
+        if self.updated_at is None:
+            object.__setattr__(self, "updated_at", self.reported_at)
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,11 @@ class HisExamResult:
     sampled_at: datetime  # aware
     reported_at: datetime  # aware: when it became ready
     items: tuple[ExamItem, ...]
+    updated_at: datetime | None = None  # aware: when the HIS last changed it; None means reported_at
+
+    def __post_init__(self) -> None:
+        if self.updated_at is None:
+            object.__setattr__(self, "updated_at", self.reported_at)
 
 
 @dataclass(frozen=True)
@@ -366,7 +376,8 @@ class HisAdapter(abc.ABC):
 
     @abc.abstractmethod
     def reports_since(self, *, since: datetime) -> HisNewReports:
-        """Every patient's reports and results that became ready at or after `since`, oldest first."""
+        """Every patient's reports and results that became ready or were changed (`updated_at`) at or
+        after `since`, oldest change first."""
 
     @abc.abstractmethod
     def report_pdf(self, *, report_number: str) -> bytes:

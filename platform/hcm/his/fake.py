@@ -18,7 +18,8 @@ Control endpoints (no switch applies to them): `POST /_control` (switches),
 `POST /_control/reset` (reseed, switches back to their start values, request log cleared),
 `POST /_control/patients` (a seed document's patients), `POST /_control/prescriptions`
 ({his_patient_id, prescriptions}), `POST /_control/reports` ({his_patient_id,
-checkup_reports, exam_results}: reports becoming ready), `POST /_control/schedules`
+checkup_reports, exam_results}: reports becoming ready; with "revise": true, new versions of
+existing ones), `POST /_control/schedules`
 ({schedules}: rotas or dated slots), `GET /_control/state` (switches, request log, data).
 The hospital is the X-Hospital header (or "hospital" in a control body).
 
@@ -183,6 +184,19 @@ class FakeHisServer:
             "his_patient_id": his_patient_id,
             "checkup_reports": list(checkup_reports),
             "exam_results": list(exam_results),
+        }
+        return self.call("POST", "/_control/reports", body)["added"]
+
+    def revise_reports(
+        self, *, hospital: str, his_patient_id: str, checkup_reports: list[dict] = (), exam_results: list[dict] = ()
+    ) -> list[str]:
+        """New versions of existing reports (a correction in the HIS, changed now unless they say)."""
+        body = {
+            "hospital": hospital,
+            "his_patient_id": his_patient_id,
+            "checkup_reports": list(checkup_reports),
+            "exam_results": list(exam_results),
+            "revise": True,
         }
         return self.call("POST", "/_control/reports", body)["added"]
 

@@ -264,6 +264,7 @@ class FakeHisRouter:
             _text(body, "his_patient_id"),
             checkup_reports=body.get("checkup_reports") or [],
             exam_results=body.get("exam_results") or [],
+            revise=body.get("revise") is True,
         )
         return Reply(200, {"added": added})
 

@@ -23,11 +23,18 @@ ISO 8601 with their offset. Shapes are in `hcm.his.wire` (schedules and reports 
     GET  /patients/<id>/checkup-reports             -> {"checkup_reports": [checkup_report]}   newest first
     GET  /patients/<id>/exam-results                -> {"exam_results": [exam_result]}         newest first
     GET  /reports?since=<ISO datetime>              -> {"checkup_reports": [...], "exam_results": [...]}
-                                                       every patient's, ready at or after `since`, oldest first
+                                                       every patient's, ready or changed (`updated_at`) at
+                                                       or after `since`, oldest change first
     GET  /checkup-reports/<number>/pdf              -> {"report_number", "content_type", "pdf_base64"}
 
-The other way, the HIS may push new reports as soon as they are ready: the body of a
-`GET /reports` answer, POSTed to the platform and signed with HMAC-SHA256 (see hcm.reports.push).
+Every report carries `updated_at`, when the HIS last changed it (optional; absent means
+`reported_at`): a corrected report keeps its number and gets a later `updated_at`, and we never
+let an older version overwrite a newer one.
+
+The other way, the HIS may push new or corrected reports as soon as they are ready: the body of
+a `GET /reports` answer, POSTed to the platform and signed with HMAC-SHA256 over a timestamp and
+the body; each signed push is accepted once (see hcm.reports.push, the README and the OpenAPI
+schema of `POST /api/v1/{hospital}/reports/his-push/`).
 
 A refusal is a 4xx with {"code", "message"}: patient_not_found, prescription_not_found,
 patient_ambiguous, already_settled, not_mergeable, pre_settlement_invalid, amount_mismatch,

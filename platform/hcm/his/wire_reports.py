@@ -1,11 +1,14 @@
 """The JSON shapes of checkup reports and examination results, both ways (see hcm.his.wire).
 
-A report's PDF travels base64-encoded inside JSON ({"report_number", "content_type",
-"pdf_base64"}) so every answer of the protocol stays a JSON document.
+Each report carries `updated_at`, when the HIS last changed it (a corrected report carries a
+later one; a report never changed may leave it out): an older version of a report never
+overwrites a newer one. A report's PDF travels base64-encoded inside JSON ({"report_number",
+"content_type", "pdf_base64"}) so every answer of the protocol stays a JSON document.
 """
 
 import base64
 import binascii
+from datetime import datetime
 from typing import Any
 
 from hcm.his.contract import (
@@ -29,6 +32,13 @@ def _texts(data: dict, key: str) -> tuple[str, ...]:
     return tuple(values)
 
 
+def _updated_at(data: dict) -> datetime | None:
+    """When the HIS last changed the report: a correction carries a later one than the version it
+    corrects. Optional; a report never changed may leave it out (then it is `reported_at`)."""
+    value = data.get("updated_at")
+    return None if value is None else aware_datetime(value, field="updated_at")
+
+
 def checkup_report_to_wire(report: HisCheckupReport) -> dict:
     return {
         "report_number": report.report_number,
@@ -41,6 +51,7 @@ def checkup_report_to_wire(report: HisCheckupReport) -> dict:
         "conclusions": list(report.conclusions),
         "has_pdf": report.has_pdf,
         "reported_at": report.reported_at.isoformat(),
+        "updated_at": report.updated_at.isoformat(),
     }
 
 
@@ -62,6 +73,7 @@ def checkup_report_from_wire(data: Any) -> HisCheckupReport:
         conclusions=_texts(data, "conclusions"),
         has_pdf=_flag(data, "has_pdf"),
         reported_at=aware_datetime(data.get("reported_at"), field="reported_at"),
+        updated_at=_updated_at(data),
     )
 
 
@@ -98,6 +110,7 @@ def exam_result_to_wire(result: HisExamResult) -> dict:
         "department": result.department,
         "sampled_at": result.sampled_at.isoformat(),
         "reported_at": result.reported_at.isoformat(),
+        "updated_at": result.updated_at.isoformat(),
         "items": [exam_item_to_wire(item) for item in result.items],
     }
 
@@ -113,6 +126,7 @@ def exam_result_from_wire(data: Any) -> HisExamResult:
         sampled_at=aware_datetime(data.get("sampled_at"), field="sampled_at"),
         reported_at=aware_datetime(data.get("reported_at"), field="reported_at"),
         items=tuple(exam_item_from_wire(item) for item in _list(data.get("items"), field="items")),
+        updated_at=_updated_at(data),
     )
 
 

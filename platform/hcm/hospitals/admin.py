@@ -6,13 +6,15 @@ from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group, User
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from knox.models import AuthToken
 from unfold.admin import ModelAdmin, TabularInline
-from unfold.decorators import action
+from unfold.decorators import action, display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from hcm.hospitals import tenancy
@@ -32,10 +34,10 @@ class MembershipInline(TabularInline):
 
 @admin.register(Hospital)
 class HospitalAdmin(ObjectIdAdminMixin, ModelAdmin):
-    list_display = ["code", "name", "is_active", "config_version", "configuration", "updated_at"]
+    list_display = ["code", "name", "is_active", "sandbox_status", "config_version", "configuration", "updated_at"]
     search_fields = ["code", "name"]
-    readonly_fields = ["config_version", "created_at", "updated_at"]
-    fields = ["code", "name", "is_active", "config_version", "created_at", "updated_at"]
+    readonly_fields = ["sandbox_status", "config_version", "created_at", "updated_at"]
+    fields = ["code", "name", "is_active", "sandbox_status", "config_version", "created_at", "updated_at"]
     actions_detail = ["edit_config"]
 
     def get_queryset(self, request):
@@ -46,6 +48,19 @@ class HospitalAdmin(ObjectIdAdminMixin, ModelAdmin):
         if obj is not None:
             fields += ["code", "name"]  # the code is in every URL; the name comes from the config
         return fields
+
+    @display(description=gettext_lazy("Sandbox"))
+    def sandbox_status(self, obj: Hospital) -> str:
+        """A badge on sandbox hospitals: their patients sign in without WeChat and their WeChat Pay
+        key is public, so nobody should take one for a real hospital."""
+        if not obj.config or not obj.settings.integrations.wechat.sandbox:  # no config yet on the add form
+            return "-"
+        if obj.sandbox_enabled:
+            text, kind, title = _("Sandbox (demo)"), "warning", _("Sign-in without WeChat and sandbox WeChat Pay.")
+        else:
+            text, kind = _("Sandbox (refused here)"), "danger"
+            title = _("This deployment refuses sandbox hospitals: their sandbox sign-in and payments are off.")
+        return render_to_string("unfold/helpers/label.html", {"text": text, "type": kind, "label_title": title})
 
     def has_add_permission(self, request):
         return tenancy.is_platform_admin(request.user)  # new hospitals are onboarded from YAML
@@ -181,6 +196,9 @@ class MembershipAdmin(TenantAdminMixin, ModelAdmin):
 
 admin.site.unregister(User)
 admin.site.unregister(Group)
+# knox's own admin is not unfold's, is in English, and can mint tokens: staff tokens are issued
+# by signing in and revoked by signing out (or by deactivating the operator) only.
+admin.site.unregister(AuthToken)
 
 
 @admin.register(User)

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.widgets import UnfoldAdminTextareaWidget
 
 from hcm.hospitals.config import ConfigError, dump_config_yaml, parse_config
+from hcm.hospitals.services import deployment_refusals
 
 
 class HospitalConfigForm(forms.Form):
@@ -25,6 +26,9 @@ class HospitalConfigForm(forms.Form):
             self.config = parse_config(text, filename=f"{self.hospital.code}.yaml")
         except ConfigError as error:
             raise forms.ValidationError([str(issue) for issue in error.issues]) from None
+        refusals = deployment_refusals(config=self.config, filename=f"{self.hospital.code}.yaml")
+        if refusals:
+            raise forms.ValidationError([str(issue) for issue in refusals])
         if self.config.code != self.hospital.code:
             raise forms.ValidationError(_("The hospital code cannot be changed (it is part of every URL)."))
         return text

@@ -44,6 +44,12 @@ class Hospital(models.Model):
             self.__dict__["_settings"] = cached
         return cached[1]
 
+    @property
+    def sandbox_enabled(self) -> bool:
+        """Its config asks for the demo shortcuts (sign-in without WeChat, WeChat Pay with a key
+        that is in the source code) and this deployment allows them (HCM_ALLOW_SANDBOX_HOSPITALS)."""
+        return self.settings.integrations.wechat.sandbox and settings.HCM_ALLOW_SANDBOX_HOSPITALS
+
     def has_feature(self, feature: str | None) -> bool:
         return feature is None or self.settings.has_feature(feature)
 

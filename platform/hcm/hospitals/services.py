@@ -8,7 +8,14 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from hcm.hospitals.config import HospitalConfig, config_to_data, diff_configs, parse_config_data
+from hcm.hospitals.config import (
+    ConfigError,
+    ConfigIssue,
+    HospitalConfig,
+    config_to_data,
+    diff_configs,
+    parse_config_data,
+)
 from hcm.hospitals.models import ConfigVersion, Hospital
 
 
@@ -22,6 +29,27 @@ class ConfigChange:
     @property
     def changed(self) -> bool:
         return self.created or bool(self.changes)
+
+
+SANDBOX_REFUSED = (
+    "sandbox hospitals (sign-in without WeChat, WeChat Pay with a key that is in the source code) are "
+    "for demos only and this deployment refuses them; remove the key, or set HCM_ALLOW_SANDBOX_HOSPITALS=1 "
+    "on a demo deployment that holds no real patients"
+)
+
+
+def deployment_refusals(*, config: HospitalConfig, filename: str) -> list[ConfigIssue]:
+    """What this deployment refuses in a valid configuration: a sandbox hospital, unless
+    settings.HCM_ALLOW_SANDBOX_HOSPITALS (on by default only with DEBUG)."""
+    if config.integrations.wechat.sandbox and not settings.HCM_ALLOW_SANDBOX_HOSPITALS:
+        return [ConfigIssue(filename, None, "integrations.wechat.sandbox", SANDBOX_REFUSED)]
+    return []
+
+
+def _check_deployment(config: HospitalConfig) -> None:
+    issues = deployment_refusals(config=config, filename=f"{config.code}.yaml")
+    if issues:
+        raise ConfigError(issues)
 
 
 class _DryRun(Exception):
@@ -63,6 +91,7 @@ def hospital_onboard(*, config: HospitalConfig, author=None, dry_run: bool = Fal
 
 
 def _onboard(*, config: HospitalConfig, author) -> ConfigChange:
+    _check_deployment(config)
     data = config_to_data(config)
     hospital = Hospital.objects.select_for_update().filter(code=config.code).first()
     created = hospital is None
@@ -84,6 +113,7 @@ def hospital_config_update(
     """Save a new configuration version of an existing hospital; the code cannot change."""
     if config.code != hospital.code:
         raise ValidationError(_("The hospital code cannot be changed (it is part of every URL)."), code="code_changed")
+    _check_deployment(config)
     with transaction.atomic():
         locked = Hospital.objects.select_for_update().get(pk=hospital.pk)
         data = config_to_data(config)

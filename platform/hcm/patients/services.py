@@ -59,8 +59,9 @@ def wechat_sign_in(*, hospital: Hospital, code: str) -> SignIn:
 
 
 def sandbox_sign_in(*, hospital: Hospital, openid: str, nickname: str = "") -> SignIn:
-    """A sign-in that skips WeChat, for demo hospitals whose config says `sandbox: true` only."""
-    if not hospital.settings.integrations.wechat.sandbox:
+    """A sign-in that skips WeChat, for demo hospitals whose config says `sandbox: true` only (and
+    only where the deployment allows sandbox hospitals)."""
+    if not hospital.sandbox_enabled:
         raise DomainError(
             _("The development sign-in is not available at this hospital."), code="sandbox_disabled", status=403
         )

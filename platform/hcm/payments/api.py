@@ -136,7 +136,7 @@ class SandboxPayView(HospitalScopedMixin, APIView):
     def post(self, request, hospital: str):
         body = SandboxPaySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        client = wechatpay.client_for(self.hospital) if self.hospital.settings.integrations.wechat.sandbox else None
+        client = wechatpay.client_for(self.hospital) if self.hospital.sandbox_enabled else None
         payment = Payment.objects.filter(
             hospital=self.hospital,
             account=request.user,

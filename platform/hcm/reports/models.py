@@ -31,6 +31,9 @@ class Report(models.Model):
     his_patient_id = models.CharField(_("HIS patient id"), max_length=64)
     medical_card_number = models.CharField(_("medical card number"), max_length=32, db_index=True)
     reported_at = models.DateTimeField(_("ready at"))
+    # The version we hold: an older version of the report (a replayed push, a slow sync) never
+    # overwrites a newer one.
+    his_updated_at = models.DateTimeField(_("changed in the HIS at"))
     notified_at = models.DateTimeField(_("patient notified at"), null=True, blank=True)
     viewed_at = models.DateTimeField(_("first read at"), null=True, blank=True)
     created_at = models.DateTimeField(_("received at"), auto_now_add=True)

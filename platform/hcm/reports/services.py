@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -41,10 +42,9 @@ FIRST_SYNC_LOOKBACK = timedelta(days=3)  # a hospital's first sync reads this fa
 SYNC_OVERLAP = timedelta(minutes=10)  # each sync reads a little of the last window again (clocks, late commits)
 PDF_TASK = "hcm.reports.tasks.fetch_pdfs"
 CHUNK = 500
-CHECKUP_FIELDS = ["patient", "his_patient_id", "medical_card_number", "reported_at", "title", "checkup_date"]
-CHECKUP_FIELDS += ["summary", "sections", "conclusions", "has_pdf", "updated_at"]
-EXAM_FIELDS = ["patient", "his_patient_id", "medical_card_number", "reported_at", "name", "department"]
-EXAM_FIELDS += ["sampled_at", "items", "abnormal_count", "updated_at"]
+COMMON_FIELDS = ["patient", "his_patient_id", "medical_card_number", "reported_at", "his_updated_at"]
+CHECKUP_FIELDS = [*COMMON_FIELDS, "title", "checkup_date", "summary", "sections", "conclusions", "has_pdf"]
+EXAM_FIELDS = [*COMMON_FIELDS, "name", "department", "sampled_at", "items", "abnormal_count"]
 
 
 class ReportsRefused(DomainError):
@@ -54,12 +54,13 @@ class ReportsRefused(DomainError):
 
 @dataclass(frozen=True)
 class StoreOutcome:
-    stored: int  # reports written (new or updated)
+    stored: int  # reports whose version we now hold (new, updated, or already up to date)
     new: int  # of them, seen for the first time: announced to the bound accounts
     skipped: int  # reports of people without a patient record at this hospital
+    outdated: int = 0  # reports older than our copy (by the HIS's updated_at): not written
 
     def as_dict(self) -> dict[str, int]:
-        return {"stored": self.stored, "new": self.new, "skipped": self.skipped}
+        return {"stored": self.stored, "new": self.new, "skipped": self.skipped, "outdated": self.outdated}
 
 
 def _chunks(values: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
@@ -83,6 +84,7 @@ def _checkup_row(hospital: Hospital, report: HisCheckupReport, patient: PatientR
         his_patient_id=report.his_patient_id,
         medical_card_number=report.medical_card_number,
         reported_at=report.reported_at,
+        his_updated_at=report.updated_at,
         title=report.title,
         checkup_date=report.checkup_date,
         summary=report.summary,
@@ -100,6 +102,7 @@ def _exam_row(hospital: Hospital, result: HisExamResult, patient: PatientRecord)
         his_patient_id=result.his_patient_id,
         medical_card_number=result.medical_card_number,
         reported_at=result.reported_at,
+        his_updated_at=result.updated_at,
         name=result.name,
         department=result.department,
         sampled_at=result.sampled_at,
@@ -117,29 +120,58 @@ def _exam_row(hospital: Hospital, result: HisExamResult, patient: PatientRecord)
     )
 
 
-def _upsert(model, rows: list, fields: list[str]) -> list:
-    """Insert or update by (hospital, number), then lock the rows not announced yet (in pk order).
+def _newest_per_number(rows: list) -> list:
+    """One row per number, the HIS's latest version (the later of equals), in number order: every
+    caller locks rows in the same order."""
+    newest: dict[str, object] = {}
+    for row in rows:
+        if row.number not in newest or row.his_updated_at >= newest[row.number].his_updated_at:
+            newest[row.number] = row
+    return sorted(newest.values(), key=lambda row: row.number)
 
-    On PostgreSQL the lock makes a concurrent store of the same report wait and then find it
-    announced; elsewhere the notifications' dedupe keys still allow one message only.
-    """
-    # One row per number (the last one wins), in number order: every caller locks rows in the same order.
-    rows = sorted({row.number: row for row in rows}.values(), key=lambda row: row.number)
-    if not rows:
-        return []
-    model.objects.bulk_create(
-        rows, batch_size=CHUNK, update_conflicts=True, unique_fields=["hospital", "number"], update_fields=fields
+
+def _differs(current, incoming, fields: list[str]) -> bool:
+    return any(
+        getattr(current, model_field.attname) != getattr(incoming, model_field.attname)
+        for model_field in (current._meta.get_field(name) for name in fields)
     )
-    fresh = []
-    for chunk in _chunks([row.number for row in rows]):
-        unannounced = model.objects.filter(hospital=rows[0].hospital, number__in=chunk, notified_at__isnull=True)
-        fresh += unannounced.select_related("patient").select_for_update(of=("self",)).order_by("pk")
-    return fresh
+
+
+def _upsert(model, rows: list, fields: list[str]) -> tuple[list, int]:
+    """Insert new reports, update those whose incoming version is as new as ours or newer, and
+    return the rows not announced yet and the count of incoming versions older than ours.
+
+    Rows are locked in number order before they are compared, so of two concurrent stores of
+    the same report the newer version wins whichever commits last (PostgreSQL; SQLite runs one
+    writer at a time); the lock also makes a concurrent store find the report announced.
+    """
+    rows = _newest_per_number(rows)
+    if not rows:
+        return [], 0
+    model.objects.bulk_create(rows, batch_size=CHUNK, ignore_conflicts=True)
+    incoming = {row.number: row for row in rows}
+    changed, fresh, outdated = [], [], 0
+    for chunk in _chunks(list(incoming)):
+        held = model.objects.filter(hospital=rows[0].hospital, number__in=chunk).select_related("patient")
+        for current in held.select_for_update(of=("self",)).order_by("number"):
+            new = incoming[current.number]
+            if new.his_updated_at < current.his_updated_at:
+                outdated += 1
+            elif _differs(current, new, fields):
+                for name in fields:
+                    setattr(current, name, getattr(new, name))
+                current.updated_at = timezone.now()
+                changed.append(current)
+            if current.notified_at is None:
+                fresh.append(current)
+    model.objects.bulk_update(changed, [*fields, "updated_at"], batch_size=CHUNK)
+    return fresh, outdated
 
 
 def reports_store(*, hospital: Hospital, reports: HisNewReports) -> StoreOutcome:
-    """Keep our copy of these reports (set-based, idempotent) and announce the ones never
-    announced to every account bound to their person, once per report and account."""
+    """Keep our copy of these reports (set-based, idempotent, never replacing a newer version
+    with an older one) and announce the ones never announced to every account bound to their
+    person, once per report and account."""
     cards = {r.medical_card_number for r in (*reports.checkup_reports, *reports.exam_results)}
     records = _records_by_card(hospital, cards)
     checkups = [
@@ -153,8 +185,8 @@ def reports_store(*, hospital: Hospital, reports: HisNewReports) -> StoreOutcome
         if r.medical_card_number in records
     ]
     with transaction.atomic():
-        fresh_checkups = _upsert(CheckupReport, checkups, CHECKUP_FIELDS)
-        fresh_exams = _upsert(ExamResult, exams, EXAM_FIELDS)
+        fresh_checkups, outdated_checkups = _upsert(CheckupReport, checkups, CHECKUP_FIELDS)
+        fresh_exams, outdated_exams = _upsert(ExamResult, exams, EXAM_FIELDS)
         _announce(hospital=hospital, reports=[*fresh_checkups, *fresh_exams])
         now = timezone.now()
         CheckupReport.objects.filter(pk__in=[r.pk for r in fresh_checkups]).update(notified_at=now)
@@ -163,9 +195,13 @@ def reports_store(*, hospital: Hospital, reports: HisNewReports) -> StoreOutcome
         if with_pdf:
             transaction.on_commit(lambda: async_task(PDF_TASK, with_pdf), robust=True)
     total = len(reports.checkup_reports) + len(reports.exam_results)
-    stored = len({r.number for r in checkups}) + len({r.number for r in exams})
+    outdated = outdated_checkups + outdated_exams
+    stored = len({r.number for r in checkups}) + len({r.number for r in exams}) - outdated
     return StoreOutcome(
-        stored=stored, new=len(fresh_checkups) + len(fresh_exams), skipped=total - len(checkups) - len(exams)
+        stored=stored,
+        new=len(fresh_checkups) + len(fresh_exams),
+        skipped=total - len(checkups) - len(exams),
+        outdated=outdated,
     )
 
 
@@ -245,6 +281,7 @@ def reports_sync(*, hospital: Hospital) -> StoreOutcome:
 
 
 PUSH_MAX_AGE = 300  # seconds: a push older than this (or from the future) is a replay or a wrong clock
+PUSH_SEEN_KEY = "hcm:his-push:{hospital}:{signature}"
 
 
 def push_signature(*, secret: str, body: bytes, timestamp: str) -> str:
@@ -254,13 +291,25 @@ def push_signature(*, secret: str, body: bytes, timestamp: str) -> str:
     return "sha256=" + hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
-def reports_push(*, hospital: Hospital, body: bytes, signature: str, timestamp: str) -> StoreOutcome:
-    """Store the reports the HIS pushed, if the push carries the hospital's signature and is fresh;
-    nothing otherwise.
+def _remember_push(*, hospital: Hospital, signature: str, timestamp: str) -> str | None:
+    """The cache key that now marks this signature as used, or None if it was used already.
 
-    The body has the shape of the HIS's `GET /reports` answer; the same push twice stores the
-    same rows and announces nothing the second time, and an old push replayed is refused, so it
-    cannot put back an earlier version of a corrected report.
+    Kept in the shared cache until the timestamp leaves the window, so a push replayed while
+    it is still fresh is refused by every process; after that the age check refuses it.
+    """
+    key = PUSH_SEEN_KEY.format(hospital=hospital.pk, signature=signature)
+    remaining = int(timestamp) + PUSH_MAX_AGE - int(time.time()) + 1
+    return key if cache.add(key, 1, timeout=max(remaining, 1)) else None
+
+
+def reports_push(*, hospital: Hospital, body: bytes, signature: str, timestamp: str) -> StoreOutcome:
+    """Store the reports the HIS pushed, if the push carries the hospital's signature, is fresh
+    and was not received before; nothing otherwise.
+
+    The body has the shape of the HIS's `GET /reports` answer. A push is accepted once: the same
+    signed request again is refused, so the HIS signs every push (a retry too) with a new
+    timestamp. Whatever the order pushes arrive in, a report's older version (by its
+    `updated_at`) never overwrites a newer one, and a report is announced once.
     """
     secret_env = hospital.settings.integrations.his.push_secret_env
     secret = env_str(secret_env) if secret_env else None
@@ -281,7 +330,18 @@ def reports_push(*, hospital: Hospital, body: bytes, signature: str, timestamp: 
         raise DomainError(
             _("The pushed reports could not be read."), code="invalid", fields={"body": [str(error)]}
         ) from None
-    return reports_store(hospital=hospital, reports=reports)
+    seen = _remember_push(hospital=hospital, signature=expected.decode("ascii"), timestamp=timestamp)
+    if seen is None:
+        raise ReportsRefused(
+            _("This push was received already; sign it again with a new timestamp to send it again."),
+            code="replayed_push",
+            status=409,
+        )
+    try:
+        return reports_store(hospital=hospital, reports=reports)
+    except BaseException:
+        cache.delete(seen)  # nothing was stored: the HIS may send the same push again
+        raise
 
 
 def _pdf_present(report: CheckupReport) -> bool:

@@ -255,7 +255,11 @@ class HisIntegration(_Section):
 class WechatIntegration(_Section):
     """The WeChat official account and merchant; secrets are named by environment variable."""
 
-    sandbox: StrictBool = Field(False, description="Demo only: a sign-in that skips WeChat.")
+    sandbox: StrictBool = Field(
+        False,
+        description="Demo only: a sign-in that skips WeChat and, without a merchant key, sandbox WeChat Pay; "
+        "refused with DEBUG off unless HCM_ALLOW_SANDBOX_HOSPITALS.",
+    )
     app_id: WechatAppId = ""
     app_secret_env: EnvVarName | None = None
     mch_id: MerchantId = ""

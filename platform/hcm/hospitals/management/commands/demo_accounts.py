@@ -61,7 +61,7 @@ class Command(BaseCommand):
         for hospital in Hospital.objects.order_by("code"):
             config = hospital.settings
             patient = PatientRecord.objects.filter(hospital=hospital).order_by("medical_card_number").first()
-            if not config.integrations.wechat.sandbox or patient is None:
+            if not hospital.sandbox_enabled or patient is None:
                 continue
             values = {field: getattr(patient, field) for field in config.binding.identify_by}
             self.stdout.write(

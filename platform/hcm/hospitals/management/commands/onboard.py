@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from hcm.hospitals.config import ConfigError, parse_config
-from hcm.hospitals.services import hospital_onboard
+from hcm.hospitals.services import deployment_refusals, hospital_onboard
 
 
 class Command(BaseCommand):
@@ -35,11 +35,15 @@ class Command(BaseCommand):
         except OSError as error:
             raise CommandError(f"{path}: cannot read the file ({error.strerror})", returncode=2) from None
         try:
-            return parse_config(text, filename=str(path))
+            config = parse_config(text, filename=str(path))
+            issues = deployment_refusals(config=config, filename=str(path))
+            if issues:
+                raise ConfigError(issues)
         except ConfigError as error:
             for issue in error.issues:
                 self.stderr.write(str(issue))
             raise CommandError(f"{path}: {len(error.issues)} problem(s); nothing was written", returncode=2) from None
+        return config
 
     def _report(self, path: Path, change, dry_run: bool) -> None:
         hospital = change.hospital
