@@ -18,6 +18,7 @@ from hcm.lowcode.api import ERROR_RESPONSE, HOSPITAL_PARAMETER
 from hcm.lowcode.audit import client_ip
 from hcm.lowcode.permissions import PatientPermission
 from hcm.lowcode.scoping import HospitalScopedMixin
+from hcm.lowcode.serializers import ModelSerializer
 from hcm.patients.authentication import PatientTokenAuthentication
 from hcm.payments import services, wechatpay
 from hcm.payments.models import Method, Payment
@@ -30,7 +31,7 @@ class PayInputSerializer(serializers.Serializer):
     )
 
 
-class PaymentSerializer(serializers.ModelSerializer):
+class PaymentSerializer(ModelSerializer):
     method_label = serializers.CharField(source="get_method_display")
     state_label = serializers.CharField(source="get_state_display")
 
