@@ -7,7 +7,9 @@ and fails unless the answer is not a 5xx and, for a documented status, matches t
 import functools
 
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
@@ -22,10 +24,32 @@ def api_document() -> dict:
     return SchemaGenerator().get_schema(request=None, public=True)
 
 
+def _test_wsgi_app():
+    """Django's WSGI app as Django's test client runs it: the end of a request does not close the
+    database connection, which holds the test's transaction (PostgreSQL would lose it)."""
+    app = get_wsgi_application()
+
+    def serve(environ, start_response):
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        try:
+            answer = app(environ, start_response)
+            try:
+                body = b"".join(answer)
+            finally:
+                answer.close()  # sends request_finished
+        finally:
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
+        return [body]
+
+    return serve
+
+
 def api_schema(config: schemathesis.Config | None = None):
     """The schema loaded by schemathesis, its requests sent through the WSGI app."""
     schema = schemathesis.openapi.from_dict(api_document(), config=config)
-    schema.app = get_wsgi_application()
+    schema.app = _test_wsgi_app()
     return schema
 
 
