@@ -22,3 +22,7 @@ SPECTACULAR_SETTINGS = {
         "NoteStateEnum": "tests.testapp.models.NOTE_STATES",
     },
 }
+# tests/fuzz: examples schemathesis generates per API operation and hospital, and whether its
+# coverage phase runs too (boundary values, wrong types, unexpected methods; several times longer).
+HCM_FUZZ_MAX_EXAMPLES = int(os.environ.get("HCM_FUZZ_MAX_EXAMPLES", "10"))
+HCM_FUZZ_COVERAGE = os.environ.get("HCM_FUZZ_COVERAGE", "") == "1"

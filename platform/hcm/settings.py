@@ -323,6 +323,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "hcm.lowcode.openapi.times_of_day"],
     "ENUM_NAME_OVERRIDES": {
         "PageKindEnum": "hcm.content.models.Page.Kind",
         "ArticleKindEnum": "hcm.content.models.Article.Kind",

@@ -12,7 +12,8 @@ from hcm.lowcode.transitions import transition_apply
 from hcm.mall import services as mall
 from hcm.mall.models import Order
 from hcm.notifications.models import Notification
-from tests.appointments.conftest import API, PERSON, client_for, make_account, make_record
+from tests.appointments.conftest import API, CODE, PERSON, client_for, make_account, make_record
+from tests.openapi import conforming_answer
 
 CHECKUP = API + "patient/appointments/checkup/"
 
@@ -164,4 +165,12 @@ def test_the_public_calendar_lists_open_days_in_the_window_with_places_left(api,
             "remaining": 2,
             "available": True,
         }
+    ]
+
+
+def test_the_checkup_calendar_matches_its_schema(checkup_day):
+    answer = conforming_answer("/api/v1/{hospital}/public/appointments/checkup-days/", hospital=CODE)
+
+    assert [(day["id"], day["start_time"], day["end_time"]) for day in answer.json()] == [
+        (checkup_day.pk, "07:30:00", "10:30:00")
     ]

@@ -11,9 +11,12 @@ from django.utils import timezone
 from hcm.appointments import services
 from hcm.appointments.models import Booking, CheckupDay
 from hcm.lowcode.transitions import transition_apply
-from tests.appointments.conftest import API, client_for, make_account, make_doctor, make_record, make_slot
+from hcm.patients.models import PatientToken
+from tests.appointments.conftest import API, CODE, client_for, make_account, make_doctor, make_record, make_slot
+from tests.openapi import conforming_answer
 
 MINE = API + "patient/appointments/"
+MINE_TEMPLATE = "/api/v1/{hospital}/patient/appointments/"
 
 
 def book_expert(account, doctor, *, day_offset: int = 1, at: str = "09:00", session: str = "morning") -> Booking:
@@ -111,3 +114,17 @@ def test_my_appointments_list_is_a_constant_number_of_queries(hospital, account,
     assert first.status_code == second.status_code == 200
     assert second.json()["count"] > first.json()["count"]
     assert len(many) == len(one), [q["sql"] for q in many.captured_queries]
+
+
+def test_my_appointments_match_the_schema_for_expert_and_checkup_bookings(hospital, account, doctor, package):
+    """A checkup booking has no session ("") and an expert booking no order (null): both documented."""
+    expert = book_expert(account, doctor)
+    day = CheckupDay.objects.create(hospital=hospital, date=timezone.localdate() + timedelta(days=2), capacity=5)
+    checkup = services.booking_create_checkup(account=account, day_id=day.pk, product_id=package.pk)
+    _token, key = PatientToken.issue(account)
+
+    rows = conforming_answer(MINE_TEMPLATE, hospital=CODE, authorization=f"Bearer {key}").json()["results"]
+
+    by_id = {row["id"]: row for row in rows}
+    assert (by_id[expert.pk]["session"], by_id[expert.pk]["order_number"]) == ("morning", None)
+    assert by_id[checkup.pk]["session"] == ""

@@ -22,6 +22,7 @@ from hcm.appointments.models import Booking, ScheduleSlot
 from hcm.his.contract import HisUnavailable
 from tests.appointments.conftest import API, CODE, make_account, make_doctor, make_record, make_slot, tomorrow
 from tests.conftest import make_operator, staff_client
+from tests.openapi import conforming_answer
 
 CHANGELIST = "/admin/appointments/scheduleslot/"
 HEADER = ["doctor", "date", "session", "start_time", "end_time", "capacity", "fee"]
@@ -341,3 +342,17 @@ def test_operators_edit_capacity_but_never_below_the_booked_nor_the_counter_itse
     assert counter.status_code == 200 and counter.json()["booked"] == 1
     slot.refresh_from_db()
     assert (slot.capacity, slot.booked) == (6, 1)
+
+
+def test_the_doctor_page_matches_its_schema_even_for_a_doctor_without_department(hospital, doctor):
+    """Times of day are "14:00:00" (no UTC offset), and a missing department is null, not left out."""
+    make_slot(doctor, at="14:00", session="afternoon")
+    doctor.department = None
+    doctor.save(update_fields=["department"])
+
+    answer = conforming_answer(
+        "/api/v1/{hospital}/public/doctors/{id}/schedule/", hospital=CODE, path_parameters={"id": doctor.pk}
+    )
+
+    assert answer.json()["doctor"]["department_name"] is None
+    assert answer.json()["days"][0]["slots"][0]["start_time"] == "14:00:00"

@@ -14,8 +14,10 @@ from hcm.distribution.tasks import retry_transfers
 from hcm.lowcode.errors import DomainError
 from hcm.lowcode.models import TransitionLog
 from hcm.notifications.models import Notification
+from hcm.patients.models import PatientToken
 from tests.conftest import staff_client
 from tests.distribution.conftest import API, STAFF, client_for
+from tests.openapi import conforming_answer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -267,3 +269,19 @@ def test_a_debt_from_a_clawback_blocks_withdrawals(seller):
     with pytest.raises(DomainError):
         services.book(account=account, signed=Decimal("-1.00"), kind=CommissionEntry.Kind.WITHDRAWAL, reference="w:x")
     assert balance(seller) == Decimal("-20.00")
+
+
+def test_a_withdrawal_not_yet_paid_matches_the_schema(seller):
+    """No transfer method yet: "" is documented, not only manual and wechat."""
+    credit(seller, "300.00")
+    withdrawal = withdraw(seller, {"amount": "100.00"}).json()
+    _token, key = PatientToken.issue(seller.account)
+
+    answer = conforming_answer(
+        "/api/v1/{hospital}/patient/distribution/withdrawals/{id}/",
+        hospital=seller.hospital.code,
+        authorization=f"Bearer {key}",
+        path_parameters={"id": withdrawal["id"]},
+    )
+
+    assert (answer.json()["state"], answer.json()["transfer_method"]) == ("pending_review", "")

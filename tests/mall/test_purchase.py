@@ -7,9 +7,11 @@ import responses
 
 from hcm.mall.models import CartItem, Order
 from hcm.notifications import backends
+from hcm.patients.models import PatientToken
 from hcm.payments.models import Payment
 from hcm.wallet.models import LedgerEntry
 from tests.conftest import staff_client
+from tests.openapi import conforming_answer
 from tests.payments import wechat_fake
 
 # Real commits: notifications are queued after commit, as in production.
@@ -143,3 +145,25 @@ def test_the_my_page_counts_unpaid_orders_and_cart_items(buyer, package, eye_tes
     counts = buyer.get(API + "me/").json()["counts"]
 
     assert (counts["unpaid_orders"], counts["cart_items"]) == (1, 2)
+
+
+def test_an_unpaid_order_matches_the_schema_in_checkout_and_my_orders(account, package):
+    """An unpaid order has no payment method yet: "" is documented, not only the three methods."""
+    _token, key = PatientToken.issue(account)
+    bearer = f"Bearer {key}"
+    body = {"items": [{"product": package.pk, "quantity": 1}]}
+
+    order = conforming_answer(
+        "/api/v1/{hospital}/patient/checkout/", hospital="shop", method="POST", authorization=bearer, body=body
+    ).json()
+    mine = conforming_answer("/api/v1/{hospital}/patient/orders/", hospital="shop", authorization=bearer).json()
+    one = conforming_answer(
+        "/api/v1/{hospital}/patient/orders/{id}/",
+        hospital="shop",
+        authorization=bearer,
+        path_parameters={"id": order["id"]},
+    ).json()
+
+    assert (order["state"], order["payment_method"]) == ("pending_payment", "")
+    assert [row["id"] for row in mine["results"]] == [order["id"]] and one["payment_method"] == ""
+    assert Order.objects.get().payment_method == ""

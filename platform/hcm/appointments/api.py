@@ -30,7 +30,7 @@ from hcm.content.models import Doctor
 from hcm.lowcode.api import ERROR_RESPONSE, HOSPITAL_PARAMETER
 from hcm.lowcode.pagination import PageNumberPagination
 from hcm.lowcode.scoping import HospitalScopedMixin
-from hcm.lowcode.serializers import serializer_for
+from hcm.lowcode.serializers import ModelSerializer, serializer_for
 from hcm.patients import identity
 from hcm.patients.api import PatientEndpoint
 from hcm.patients.models import Binding
@@ -43,7 +43,7 @@ MONEY = {"max_digits": 12, "decimal_places": 2}
 # --- Public: schedules and the checkup calendar ---------------------------------------------------
 
 
-class SlotSerializer(serializers.ModelSerializer):
+class SlotSerializer(ModelSerializer):
     session_label = serializers.CharField(source="get_session_display", read_only=True)
     remaining = serializers.IntegerField(read_only=True, help_text="Places left.")
     available = serializers.SerializerMethodField()
@@ -69,7 +69,7 @@ class DoctorScheduleSerializer(serializers.Serializer):
     days = ScheduleDaySerializer(many=True, help_text="Days with at least one slot, in date order.")
 
 
-class CheckupDaySerializer(serializers.ModelSerializer):
+class CheckupDaySerializer(ModelSerializer):
     remaining = serializers.IntegerField(read_only=True, help_text="Places left.")
     available = serializers.SerializerMethodField()
 
@@ -173,14 +173,14 @@ class BookingPersonSerializer(serializers.Serializer):
     phone = serializers.CharField(source="masked_person_phone")
 
 
-class BookingSerializer(serializers.ModelSerializer):
+class BookingSerializer(ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
     state_label = serializers.CharField(source="get_state_display", read_only=True)
     session_label = serializers.CharField(source="get_session_display", read_only=True)
     subject = serializers.CharField(read_only=True, help_text="The doctor, or the checkup.")
     doctor_title_label = serializers.SerializerMethodField()
     department = serializers.SerializerMethodField()
-    order_number = serializers.CharField(source="order.number", default=None, read_only=True)
+    order_number = serializers.CharField(source="order.number", default=None, allow_null=True, read_only=True)
     person = BookingPersonSerializer(source="*", read_only=True, help_text="Masked.")
     cancel_deadline = serializers.SerializerMethodField(help_text="Cancel online until then.")
     can_cancel = serializers.SerializerMethodField()

@@ -7,7 +7,6 @@ Mounted under /api/v1/<hospital>/public/.
 from django.urls import path
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -17,16 +16,16 @@ from hcm.catalog.models import ExamItem, Product, ProductImage
 from hcm.catalog.selectors import product_for_sale
 from hcm.lowcode.api import ERROR_RESPONSE, HOSPITAL_PARAMETER
 from hcm.lowcode.scoping import HospitalScopedMixin
-from hcm.lowcode.serializers import serializer_for
+from hcm.lowcode.serializers import ModelSerializer, serializer_for
 
 
-class ExamItemPublicSerializer(serializers.ModelSerializer):
+class ExamItemPublicSerializer(ModelSerializer):
     class Meta:
         model = ExamItem
         fields = ["id", "name", "description", "clinical_significance"]
 
 
-class ProductImagePublicSerializer(serializers.ModelSerializer):
+class ProductImagePublicSerializer(ModelSerializer):
     class Meta:
         model = ProductImage
         fields = ["id", "image"]

@@ -9,6 +9,7 @@ from rest_framework import serializers
 from hcm.distribution.links import INVITE_TARGETS
 from hcm.distribution.models import MONEY, Application, Commission, CommissionEntry, Withdrawal
 from hcm.distribution.selectors import INCOME_TYPES
+from hcm.lowcode.serializers import ModelSerializer
 from hcm.patients.identity import validate_phone
 
 
@@ -44,7 +45,7 @@ class ApplyInputSerializer(serializers.Serializer):
         return _phone(value)
 
 
-class ApplicationSerializer(serializers.ModelSerializer):
+class ApplicationSerializer(ModelSerializer):
     state_label = serializers.CharField(source="get_state_display")
 
     class Meta:
@@ -182,7 +183,7 @@ class DistributionOrderSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class IncomeLineSerializer(serializers.ModelSerializer):
+class IncomeLineSerializer(ModelSerializer):
     type = serializers.SerializerMethodField(help_text="distribution, team or other")
     kind_label = serializers.CharField(source="get_kind_display")
     state_label = serializers.CharField(source="get_state_display")
@@ -209,7 +210,7 @@ class IncomeLineSerializer(serializers.ModelSerializer):
         return next(name for name, kind in INCOME_TYPES.items() if kind == commission.kind)
 
 
-class EntrySerializer(serializers.ModelSerializer):
+class EntrySerializer(ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display")
 
     class Meta:
@@ -227,7 +228,7 @@ class WithdrawInputSerializer(serializers.Serializer):
         return attrs
 
 
-class WithdrawalSerializer(serializers.ModelSerializer):
+class WithdrawalSerializer(ModelSerializer):
     state_label = serializers.CharField(source="get_state_display")
 
     class Meta:

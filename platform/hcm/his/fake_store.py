@@ -24,6 +24,7 @@ Seed documents (`fixtures/<code>/his.json`) have this shape; amounts are strings
      "schedules": [...]}                                                 (see hcm.his.fake_schedules)
 """
 
+import copy
 import json
 import threading
 from collections.abc import Callable, Iterable
@@ -103,6 +104,15 @@ class FakeHisStore(ScheduleShelf, ReportShelf):
             self._counters = {"PS": 0, "R": 0}  # pre-settlement ids, receipt numbers
             for document in self.seeds:
                 self.load(document)
+
+    def checkpoint(self) -> object:
+        """The data as it is now, for `restore` (a test that starts every case from the same HIS)."""
+        with self._lock:
+            return copy.deepcopy((self._hospitals, self._counters))
+
+    def restore(self, checkpoint: object) -> None:
+        with self._lock:
+            self._hospitals, self._counters = copy.deepcopy(checkpoint)
 
     def load(self, document: dict, *, hospital: str | None = None) -> list[str]:
         """Add a seed document's patients (and their prescriptions); the patients' ids."""

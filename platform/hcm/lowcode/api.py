@@ -33,7 +33,19 @@ from hcm.lowcode.transitions import TransitionRefused, fsm_fields, model_transit
 HOSPITAL_PARAMETER = OpenApiParameter(
     "hospital", OpenApiTypes.STR, OpenApiParameter.PATH, description="The hospital's code, e.g. ptdemo."
 )
-ERROR_RESPONSE = OpenApiResponse(description="{code, message, fields}")
+# The one error shape (hcm.lowcode.errors), so that clients and the schema checks see it.
+ERROR_RESPONSE = OpenApiResponse(
+    response={
+        "type": "object",
+        "properties": {
+            "code": {"type": "string", "description": "Stable, for client developers (e.g. not_found)."},
+            "message": {"type": "string", "description": "For the patient, in Simplified Chinese."},
+            "fields": {"type": "object", "description": "Input names and their messages."},
+        },
+        "required": ["code", "message", "fields"],
+    },
+    description="{code, message, fields}",
+)
 
 _MIXINS = {
     LIST: mixins.ListModelMixin,

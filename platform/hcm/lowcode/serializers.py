@@ -1,5 +1,6 @@
 """Serializers generated from a declaration's scope."""
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -10,7 +11,31 @@ from hcm.lowcode.tenancy_checks import is_tenant_model, same_hospital_errors
 from hcm.lowcode.transitions import allowed_transitions, fsm_fields
 
 
-class TenantModelSerializer(serializers.ModelSerializer):
+class ModelSerializer(serializers.ModelSerializer):
+    """DRF's, except that a read-only field with choices keeps its model field's blank and null.
+
+    DRF leaves allow_blank off read-only fields, so the schema's enum would leave out the ""
+    that an unpaid order's payment method or a checkup booking's session is. Every model
+    serializer of the API derives from this one.
+    """
+
+    def get_fields(self):
+        fields = super().get_fields()
+        model = self.Meta.model
+        for name, field in fields.items():
+            source = field.source or name  # fields are not bound yet
+            if not (isinstance(field, serializers.ChoiceField) and field.read_only) or "." in source:
+                continue
+            try:
+                model_field = model._meta.get_field(source)
+            except FieldDoesNotExist:
+                continue
+            field.allow_blank = field.allow_blank or model_field.blank
+            field.allow_null = field.allow_null or model_field.null
+        return fields
+
+
+class TenantModelSerializer(ModelSerializer):
     """Related choices limited to the request's hospital; the hospital itself is never input.
 
     The model's unique constraints are validated here, with the values the view sets
@@ -70,6 +95,21 @@ def _choice_fields(model: type[models.Model], names: list[str]) -> list[str]:
     return result
 
 
+def _may_be_null(model: type[models.Model], dotted: str) -> bool:
+    """Whether `a.b.c` can be None: a nullable relation on the way, or a nullable last field."""
+    for part in dotted.split("."):
+        if model is None:
+            return False
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:  # a property or method: its own business
+            return False
+        if field.null:
+            return True
+        model = field.related_model
+    return False
+
+
 _BUILT: dict[tuple[str, str, bool], type[serializers.ModelSerializer]] = {}
 
 
@@ -105,7 +145,8 @@ def _build_serializer(
     names = list(plain)
     for dotted in (n for n in fields if "." in n):
         name = dotted.replace(".", "_")
-        attrs[name] = serializers.ReadOnlyField(source=dotted)
+        # allow_null: DRF leaves a field out (not null) when a relation on the way is None.
+        attrs[name] = serializers.ReadOnlyField(source=dotted, allow_null=_may_be_null(model, dotted))
         names.append(name)
     for name in _choice_fields(model, plain):
         attrs[f"{name}_label"] = serializers.CharField(source=f"get_{name}_display", read_only=True)

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hcm.lowcode.api import ERROR_RESPONSE, HOSPITAL_PARAMETER
-from hcm.lowcode.serializers import serializer_for
+from hcm.lowcode.serializers import ModelSerializer, serializer_for
 from hcm.mall import services
 from hcm.mall.models import CartItem, Order
 from hcm.patients.api import PatientEndpoint
@@ -26,7 +26,7 @@ CART_TAG = "patient · cart"
 CHECKOUT_TAG = "patient · checkout"
 
 
-class CartItemSerializer(serializers.ModelSerializer):
+class CartItemSerializer(ModelSerializer):
     product_name = serializers.CharField(source="product.name", read_only=True)
     unit_price = serializers.DecimalField(source="product.price", max_digits=12, decimal_places=2, read_only=True)
     cover = serializers.ImageField(source="product.cover", read_only=True)

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from hcm.his.contract import PrescriptionKind
 from hcm.lowcode.api import ERROR_RESPONSE, HOSPITAL_PARAMETER
 from hcm.lowcode.audit import client_ip
+from hcm.lowcode.serializers import ModelSerializer
 from hcm.lowcode.throttling import limit
 from hcm.outpatient import services
 from hcm.outpatient.models import OutpatientPayment
@@ -79,7 +80,7 @@ class PaidSerializer(serializers.Serializer):
     settled_at = serializers.DateTimeField(source="settlement.settled_at")
 
 
-class OutpatientPaymentSerializer(serializers.ModelSerializer):
+class OutpatientPaymentSerializer(ModelSerializer):
     state_label = serializers.CharField(source="get_state_display")
     prescriptions = serializers.JSONField(read_only=True)
 

@@ -18,6 +18,7 @@ from hcm.lowcode.audit import client_ip
 from hcm.lowcode.errors import allow_methods
 from hcm.lowcode.permissions import PatientPermission
 from hcm.lowcode.scoping import HospitalScopedMixin
+from hcm.lowcode.serializers import ModelSerializer
 from hcm.lowcode.throttling import limit
 from hcm.patients.authentication import PatientTokenAuthentication
 from hcm.payments import services, wechatpay
@@ -40,7 +41,7 @@ def _tries_password(request) -> bool:
 PaymentPasswordLimit = limit("payment_password", when=_tries_password)
 
 
-class PaymentSerializer(serializers.ModelSerializer):
+class PaymentSerializer(ModelSerializer):
     method_label = serializers.CharField(source="get_method_display")
     state_label = serializers.CharField(source="get_state_display")
 

@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from hcm.his.contract import ABNORMAL_FLAGS, HisError
 from hcm.hospitals.models import Hospital
 from hcm.lowcode.api import ERROR_RESPONSE, HOSPITAL_PARAMETER
+from hcm.lowcode.serializers import ModelSerializer
 from hcm.patients.api import PatientEndpoint
 from hcm.patients.models import PatientRecord
 from hcm.patients.selectors import require_current_patient
@@ -33,7 +34,7 @@ TAG = "patient · reports"
 REFRESH_EVERY = 300  # seconds between two HIS fetches of one person's reports from the lists
 
 
-class _ReportSerializer(serializers.ModelSerializer):
+class _ReportSerializer(ModelSerializer):
     new = serializers.SerializerMethodField(help_text="Not opened yet by any bound account.")
     patient_name = serializers.SerializerMethodField(help_text="Masked (尤**).")
 

@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from hcm.lowcode.serializers import ModelSerializer
 from hcm.patients.models import PatientRecord
 from hcm.payments.api import PaymentSerializer, WechatJsapiSerializer
 from hcm.wallet.models import MONEY, BalanceAccount, LedgerEntry, Recharge
@@ -62,7 +63,7 @@ class PasswordChangeSerializer(serializers.Serializer):
     confirm_password = serializers.CharField(max_length=32, trim_whitespace=False)
 
 
-class LedgerEntrySerializer(serializers.ModelSerializer):
+class LedgerEntrySerializer(ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
 
     class Meta:
@@ -104,7 +105,7 @@ class RechargeInputSerializer(serializers.Serializer):
     )
 
 
-class RechargeSerializer(serializers.ModelSerializer):
+class RechargeSerializer(ModelSerializer):
     state_label = serializers.CharField(source="get_state_display", read_only=True)
 
     class Meta:
